@@ -1,0 +1,62 @@
+# ml-platform: every command a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: help demo test dev lint format ingest simulate summary clean-data clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/local/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp deploy/local/dagster.yaml $@
+
+demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## install, simulate the demo data, run the pipeline, print a summary
+	$(BIN)/ml-platform demo
+
+test: $(VENV)/.installed-dev ## install with the dev extra and run the whole test suite
+	$(BIN)/python -m pytest
+
+dev: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## start the Dagster UI + daemon on http://$(HOST):$(PORT)
+	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+ingest: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## ingest new or changed landing files now (no daemon needed)
+	$(BIN)/ml-platform ingest
+
+summary: $(VENV)/.installed ## print what the lake holds
+	$(BIN)/ml-platform summary
+
+lint: $(VENV)/.installed-dev ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean-data: ## delete generated data and the Dagster instance (keeps the venv)
+	find data -mindepth 1 ! -name README.md -prune -exec rm -rf {} +
+	rm -rf $(DAGSTER_HOME)
+
+clean: clean-data ## also delete the virtualenv
+	rm -rf $(VENV)

@@ -1,0 +1,42 @@
+"""The code location: every asset, check, sensor, job and resource of the platform.
+
+Each stage lives in its own folder under ``defs/`` (the folder name is the UI group); the
+computation behind it lives under ``lib/`` as plain Python over Polars and Delta.
+"""
+
+import dagster as dg
+
+from ml_platform.defs.automation.jobs import ingestion_job
+from ml_platform.defs.ingestion.assets import (
+    bronze_assets,
+    landing_specs,
+    ledger_spec,
+    quarantine_spec,
+)
+from ml_platform.defs.ingestion.sensors import landing_sensor
+from ml_platform.defs.resources import PlatformResource
+from ml_platform.defs.staging.assets import silver_assets
+from ml_platform.settings import Settings
+
+_EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Assemble the platform's definitions for the given settings."""
+    if settings.executor not in _EXECUTORS:
+        raise ValueError(
+            f"ML_PLATFORM_EXECUTOR={settings.executor!r}: expected one of {sorted(_EXECUTORS)}"
+        )
+    return dg.Definitions(
+        assets=[*landing_specs, quarantine_spec, ledger_spec, *bronze_assets, *silver_assets],
+        jobs=[ingestion_job],
+        sensors=[landing_sensor],
+        resources={"platform": PlatformResource.from_settings(settings)},
+        executor=_EXECUTORS[settings.executor],
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Definitions for the current environment (see ``settings.py``)."""
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,13 @@
+"""Jobs: named selections people launch from the UI or the CLI."""
+
+import dagster as dg
+
+ingestion_job = dg.define_asset_job(
+    "ingestion_job",
+    selection=dg.AssetSelection.groups("ingestion", "staging"),
+    description=(
+        "Landing → bronze → silver for a range of days: ingests every new or changed landing "
+        "file and rebuilds the silver tables. Launch it over a partition range to backfill "
+        "(one run per asset step, not one per day)."
+    ),
+)

@@ -1,0 +1,259 @@
+"""Turning one landing file into typed rows and quarantined rows, with reasons.
+
+Every column is read as text first (CSV) or with the types the file carries (Parquet); each
+source column is then parsed by its rule into a typed value and, where that fails, a message
+such as ``amount: must be > 0, got '-5.00'``. Rows with any message go to quarantine; the rest
+are accepted. A file that cannot be read at all, or lacks required columns, is rejected whole
+with a message naming the file and the problem; it never stops other files.
+"""
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ml_platform.lib.ingestion.landing import LandingFile
+from ml_platform.lib.ingestion.sources import Column, Kind, Source
+
+ROW = "source_row"
+_REASON = "reason"
+_RAW = "raw_record"
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+_NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
+
+
+class LandingFileError(Exception):
+    """A landing file that cannot be ingested at all; the message says which and why."""
+
+
+@dataclass
+class ParsedFile:
+    """Outcome of parsing one landing file.
+
+    Attributes:
+        file: The file.
+        accepted: Typed source columns plus ``source_row`` for the rows that passed.
+        quarantined: ``source_row``, ``raw_record`` (JSON of the values as read) and ``reason``.
+        rows_read: Data rows in the file (header excluded).
+        extra_columns: Columns the source does not know; ignored, and reported.
+        error: Set when the whole file was rejected.
+    """
+
+    file: LandingFile
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    rows_read: int
+    extra_columns: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``rejected``, ``empty``, ``partial`` (some rows quarantined) or ``ingested``."""
+        if self.error is not None:
+            return "rejected"
+        if self.rows_read == 0:
+            return "empty"
+        return "partial" if self.quarantined.height else "ingested"
+
+
+def quarantine_schema() -> pl.Schema:
+    """Columns of a quarantined-rows frame as produced here."""
+    return pl.Schema({ROW: pl.Int64(), _RAW: pl.String(), _REASON: pl.String()})
+
+
+def parse_file(file: LandingFile, source: Source) -> ParsedFile:
+    """Read and validate one landing file of ``source``."""
+    try:
+        raw = _read(file)
+    except LandingFileError as error:
+        return _rejected(file, source, str(error), pl.DataFrame())
+    present = [c for c in raw.columns if c != ROW]
+    if not present:  # zero-byte file or no header: nothing to ingest, nothing lost
+        return (
+            _rejected(file, source, None, raw)
+            if file.size == 0
+            else _rejected(file, source, f"{file.relpath}: no header row", raw)
+        )
+    missing = [c for c in source.column_names if c not in present]
+    if missing:
+        message = (
+            f"{file.relpath}: missing required column(s) {', '.join(missing)} "
+            f"(found: {', '.join(present)})"
+        )
+        return _rejected(file, source, message, raw)
+    extra = [c for c in present if c not in source.column_names]
+    checked = _validate(raw.lazy(), raw.schema, source, present).collect()
+    good = checked.filter(pl.col(_REASON).is_null())
+    bad = checked.filter(pl.col(_REASON).is_not_null())
+    return ParsedFile(
+        file=file,
+        accepted=good.select(ROW, *source.column_names),
+        quarantined=bad.select(ROW, _RAW, _REASON),
+        rows_read=raw.height,
+        extra_columns=extra,
+    )
+
+
+def _read(file: LandingFile) -> pl.DataFrame:
+    try:
+        if file.file_format == "parquet":
+            frame = pl.read_parquet(file.path, glob=False)
+            frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+        else:
+            if file.size == 0:
+                return pl.DataFrame()
+            frame = pl.read_csv(
+                file.path,
+                infer_schema=False,
+                glob=False,
+                encoding="utf8-lossy",
+                row_index_name=ROW,
+                row_index_offset=1,
+                raise_if_empty=False,
+            ).with_columns(pl.col(ROW).cast(pl.Int64))
+    except Exception as error:  # polars raises several error types for unreadable files
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        message = f"{file.relpath}: unreadable {file.file_format}: {first_line}"
+        raise LandingFileError(message) from error
+    renames = {c: _clean_header(c) for c in frame.columns}
+    return frame.rename(renames)
+
+
+def _clean_header(name: str) -> str:
+    return name.replace("\ufeff", "").strip()
+
+
+def _rejected(
+    file: LandingFile, source: Source, error: str | None, raw: pl.DataFrame
+) -> ParsedFile:
+    """A file quarantined whole: every data row goes to quarantine with the file's error."""
+    accepted = pl.DataFrame(schema={ROW: pl.Int64(), **source.schema})
+    if raw.height and error is not None:
+        values = [c for c in raw.columns if c != ROW]
+        quarantined = raw.select(
+            pl.col(ROW),
+            pl.struct(pl.col(values).cast(pl.String)).struct.json_encode().alias(_RAW),
+            pl.lit(error).alias(_REASON),
+        )
+    else:
+        quarantined = pl.DataFrame(schema=quarantine_schema())
+    return ParsedFile(file, accepted, quarantined, rows_read=raw.height, error=error)
+
+
+def _validate(
+    frame: pl.LazyFrame, schema: pl.Schema, source: Source, present: list[str]
+) -> pl.LazyFrame:
+    values: list[pl.Expr] = []
+    errors: list[pl.Expr] = []
+    for column in source.columns:
+        value, error = _parse_column(column, schema[column.name])
+        values.append(value.alias(column.name))
+        errors.append(error)
+    reason = pl.concat_str(errors, separator="; ", ignore_nulls=True)
+    return frame.select(
+        pl.col(ROW),
+        pl.struct(pl.col(present).cast(pl.String)).struct.json_encode().alias(_RAW),
+        *values,
+        pl.when(reason != "").then(reason).otherwise(None).alias(_REASON),
+    )
+
+
+def _problem(condition: pl.Expr, name: str, message: str, shown: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(condition)
+        .then(pl.format(f"{name}: {message}, got '{{}}'", shown.cast(pl.String)))
+        .otherwise(None)
+    )
+
+
+def _parse_column(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """The typed value of ``column`` and a per-row error message (null when the value is fine)."""
+    name = column.name
+    raw = pl.col(name)
+    text = raw.cast(pl.String).str.strip_chars() if dtype == pl.String else None
+    missing = (text.is_null() | (text == "")) if text is not None else raw.is_null()
+    missing_error = pl.when(missing).then(pl.lit(f"{name}: missing value")).otherwise(None)
+    kind = column.kind
+
+    if kind in (Kind.TEXT, Kind.ENUM, Kind.COUNTRY):
+        value = text if text is not None else raw.cast(pl.String)
+        value = pl.when(value == "").then(None).otherwise(value)
+        if kind is Kind.ENUM:
+            allowed = ", ".join(column.allowed)
+            bad = value.is_not_null() & ~value.is_in(list(column.allowed))
+            return value, pl.coalesce(
+                missing_error,
+                _problem(bad, name, f"unknown value (expected one of {allowed})", value),
+            )
+        if kind is Kind.COUNTRY:
+            bad = value.is_not_null() & ~value.str.contains(r"^[A-Z]{2}$")
+            return value, pl.coalesce(
+                missing_error, _problem(bad, name, "not an ISO-3166 alpha-2 country code", value)
+            )
+        return value, missing_error
+
+    if kind is Kind.INT:
+        if text is not None:
+            value = text.cast(pl.Int64, strict=False)
+            bad = ~missing & value.is_null()
+            return value, pl.coalesce(missing_error, _problem(bad, name, "not an integer", raw))
+        return raw.cast(pl.Int64, strict=False), missing_error
+
+    if kind in (Kind.POSITIVE_FLOAT, Kind.NON_NEGATIVE_FLOAT):
+        value = (text if text is not None else raw).cast(pl.Float64, strict=False)
+        unparsed = ~missing & value.is_null()
+        not_finite = value.is_not_null() & ~value.is_finite()
+        if kind is Kind.POSITIVE_FLOAT:
+            out_of_range, rule = value.is_finite() & (value <= 0), "must be > 0"
+        else:
+            out_of_range, rule = value.is_finite() & (value < 0), "must be >= 0"
+        return value, pl.coalesce(
+            missing_error,
+            _problem(unparsed, name, "not a number", raw),
+            _problem(not_finite, name, "not a finite number", raw),
+            _problem(out_of_range, name, rule, raw),
+        )
+
+    if kind is Kind.UTC_TIMESTAMP:
+        if text is not None:
+            normalised = (
+                text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+                .str.replace(r"[Zz]$", "+00:00")
+                .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
+            )
+            value = normalised.str.to_datetime(
+                format=_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC", strict=False
+            )
+            naive = ~missing & value.is_null() & text.str.contains(_NAIVE_TIMESTAMP)
+            unparsed = ~missing & value.is_null() & ~naive
+            return value, pl.coalesce(
+                missing_error,
+                _problem(naive, name, "timestamp has no time zone (expected e.g. ...Z)", raw),
+                _problem(unparsed, name, "not an ISO-8601 timestamp", raw),
+            )
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+            bad = raw.is_not_null()
+            return pl.lit(None, dtype=column.dtype), pl.coalesce(
+                missing_error, _problem(bad, name, "timestamp has no time zone", raw)
+            )
+        if isinstance(dtype, pl.Datetime):
+            return raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), missing_error
+        return pl.lit(None, dtype=column.dtype), pl.coalesce(
+            missing_error, _problem(raw.is_not_null(), name, "not a timestamp", raw)
+        )
+
+    if kind is Kind.DATE:
+        if text is not None:
+            value = text.str.to_date("%Y-%m-%d", strict=False)
+            bad = ~missing & value.is_null()
+            return value, pl.coalesce(
+                missing_error, _problem(bad, name, "not a YYYY-MM-DD date", raw)
+            )
+        if isinstance(dtype, pl.Date):
+            return raw, missing_error
+        if isinstance(dtype, pl.Datetime):
+            return raw.dt.date(), missing_error
+        return pl.lit(None, dtype=pl.Date()), pl.coalesce(
+            missing_error, _problem(raw.is_not_null(), name, "not a date", raw)
+        )
+
+    raise ValueError(f"unhandled column kind {kind}")  # pragma: no cover

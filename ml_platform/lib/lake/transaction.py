@@ -1,0 +1,68 @@
+"""All-or-nothing writes across several Delta tables.
+
+Delta commits are atomic per table, but one ingestion run writes bronze rows, quarantine rows and
+the ledger. :class:`LakeTransaction` remembers each table's version before the first write and,
+if anything raises before the block ends, restores every written table to that version, so a
+failed run leaves the lake as it was. (A process killed outright cannot restore; the writes are
+idempotent, so the next run converges instead.)
+"""
+
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+
+import polars as pl
+
+from ml_platform.lib.lake.delta import DeltaLake
+
+logger = logging.getLogger(__name__)
+
+
+class LakeTransaction:
+    """Context manager grouping replace-writes on several tables."""
+
+    def __init__(self, lake: DeltaLake) -> None:
+        """Start a transaction on ``lake``."""
+        self.lake = lake
+        self.versions_before: dict[str, int] = {}
+        self.versions_after: dict[str, int] = {}
+
+    def __enter__(self) -> "LakeTransaction":
+        """Begin."""
+        return self
+
+    def replace(
+        self,
+        table: str,
+        frame: pl.DataFrame,
+        predicate: str | None,
+        schema: pl.Schema,
+        partition_by: Sequence[str] = (),
+    ) -> int:
+        """Replace rows matching ``predicate`` with ``frame`` (see :meth:`DeltaLake.replace`)."""
+        self.lake.ensure(table, schema, partition_by)
+        if table not in self.versions_before:
+            version = self.lake.version(table)
+            assert version is not None
+            self.versions_before[table] = version
+        version = self.lake.replace(
+            table, frame.select(schema.names()).cast(schema), predicate, partition_by
+        )
+        self.versions_after[table] = version
+        return version
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Restore every written table if the block raised."""
+        if exc is None:
+            return
+        for table, version in self.versions_before.items():
+            try:
+                self.lake.restore(table, version)
+                logger.warning("rolled back %s to version %s after: %s", table, version, exc)
+            except Exception:  # pragma: no cover - keep the original error visible
+                logger.exception("could not roll back %s to version %s", table, version)

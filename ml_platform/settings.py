@@ -1,0 +1,69 @@
+"""Every location and tunable of the platform, read from the environment.
+
+Defaults put everything under ``data/`` in the repository, so a fresh clone runs with no
+configuration at all. Production is the same code with different environment variables
+(see the README's "Configuration" table); nothing here is read anywhere else.
+"""
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_ENV_PREFIX = "ML_PLATFORM_"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(_ENV_PREFIX + name, "").strip()
+    return value or default
+
+
+def _resolve(path: str) -> str:
+    """Resolve a relative filesystem path against the project root; leave URIs alone."""
+    if "://" in path:
+        return path
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = PROJECT_ROOT / candidate
+    return str(candidate)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved platform settings.
+
+    Attributes:
+        data_dir: Root of the embedded default storage.
+        landing_dir: Folder the landing sensor watches (one sub-folder per source).
+        lake_uri: Root URI of the Delta lake (a path or ``s3://bucket/prefix``).
+        ground_truth_dir: Where the simulator writes its answer key (never read by the pipeline).
+        partition_start: First day of the daily partitions.
+        executor: ``in_process`` (fast on a laptop) or ``multiprocess``.
+        landing_settle_seconds: A landing file must be unchanged this long before it is ingested.
+    """
+
+    data_dir: str
+    landing_dir: str
+    lake_uri: str
+    ground_truth_dir: str
+    partition_start: dt.date
+    executor: str = "in_process"
+    landing_settle_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read the settings from ``ML_PLATFORM_*`` environment variables, with defaults."""
+        data_dir = _resolve(_env("DATA_DIR", "data"))
+        return cls(
+            data_dir=data_dir,
+            landing_dir=_resolve(_env("LANDING_DIR", str(Path(data_dir) / "landing"))),
+            lake_uri=_resolve(_env("LAKE_URI", str(Path(data_dir) / "lake"))),
+            ground_truth_dir=_resolve(
+                _env("GROUND_TRUTH_DIR", str(Path(data_dir) / "ground_truth"))
+            ),
+            partition_start=dt.date.fromisoformat(_env("PARTITION_START", "2026-01-01")),
+            executor=_env("EXECUTOR", "in_process"),
+            landing_settle_seconds=float(_env("LANDING_SETTLE_SECONDS", "5")),
+        )

@@ -1,0 +1,82 @@
+"""Shared fixtures: every path under pytest's tmp_path, real Delta tables, real instances."""
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.settings import Settings
+
+TX_HEADER = (
+    "transaction_id,customer_id,merchant_id,amount,merchant_category,channel,country,"
+    "event_timestamp"
+)
+
+
+def tx_row(
+    tid: str,
+    when: str = "2026-01-02T10:00:00Z",
+    amount: str = "12.50",
+    customer: str = "1",
+    channel: str = "pos",
+) -> str:
+    """One transactions CSV row with sensible defaults."""
+    return f"{tid},{customer},7,{amount},grocery,{channel},US,{when}"
+
+
+def write_landing(landing: Path, relpath: str, text: str, age_seconds: float = 3600) -> Path:
+    """Write a landing file and backdate it so it counts as fully written."""
+    path = landing / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+    stamp = dt.datetime.now(dt.UTC).timestamp() - age_seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings rooted in a fresh temporary data folder."""
+    data = tmp_path / "data"
+    return Settings(
+        data_dir=str(data),
+        landing_dir=str(data / "landing"),
+        lake_uri=str(data / "lake"),
+        ground_truth_dir=str(data / "ground_truth"),
+        partition_start=dt.date(2026, 1, 1),
+        landing_settle_seconds=5.0,
+    )
+
+
+@pytest.fixture
+def landing(settings: Settings) -> Path:
+    """The (empty) landing folder."""
+    path = Path(settings.landing_dir)
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def lake(settings: Settings) -> DeltaLake:
+    """The lake of ``settings``."""
+    return DeltaLake(settings.lake_uri)
+
+
+@pytest.fixture
+def platform(settings: Settings) -> PlatformResource:
+    """The platform resource for ``settings``."""
+    return PlatformResource.from_settings(settings)
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    """A real, persistent (sqlite) Dagster instance in a temp DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance

@@ -1,0 +1,129 @@
+"""End to end on tiny simulated data: landing → bronze → silver through real Dagster runs."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from ml_platform.definitions import build_definitions
+from ml_platform.lib.ingestion.reconcile import reconcile
+from ml_platform.lib.ingestion.sources import SOURCES
+from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.runner import run_ingestion
+from ml_platform.settings import Settings
+from ml_platform_tests.conftest import TX_HEADER, tx_row, write_landing
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = SimulationConfig(days=6, customers=300, merchants=60, seed=7)
+
+
+@pytest.fixture
+def simulated(settings: Settings) -> Settings:
+    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
+    for path in Path(settings.landing_dir).rglob("*.csv"):  # landed an hour ago: settled
+        stamp = path.stat().st_mtime - 3600
+        os.utime(path, (stamp, stamp))
+    return settings
+
+
+def _materializations(instance: dg.DagsterInstance, key: str) -> set[str]:
+    asset_key = dg.AssetKey.from_user_string(key)
+    return set(instance.get_materialized_partitions(asset_key))
+
+
+def test_landing_to_silver(simulated: Settings, instance: dg.DagsterInstance) -> None:
+    outcomes = run_ingestion(simulated, instance)
+    assert outcomes and all(o.success for o in outcomes)
+    # one single-run backfill for all six days, not one run per day
+    assert [o.partitions for o in outcomes if o.source == "transactions"] == [
+        "2026-01-01…2026-01-06"
+    ]
+    lake = DeltaLake(simulated.lake_uri)
+    truth = pl.read_parquet(Path(simulated.ground_truth_dir) / "transactions_truth.parquet")
+    silver = lake.read("silver/transactions")
+    assert silver.height == truth.height
+    assert silver["transaction_id"].n_unique() == silver.height
+    assert silver["event_date"].min() == CONFIG.start
+    assert lake.read("silver/labels").height > 0
+    assert (
+        lake.read("silver/customers")["customer_id"].n_unique()
+        == lake.read("silver/customers").height
+    )
+    for source in SOURCES.values():
+        assert reconcile(lake, source).passed, source.name
+    days = {(CONFIG.start + dt.timedelta(days=i)).isoformat() for i in range(CONFIG.days)}
+    assert _materializations(instance, "silver/transactions") == days
+    assert _materializations(instance, "bronze/transactions") == days
+
+    # re-running with nothing new launches nothing and changes nothing
+    versions = {t: lake.version(t) for t in ("bronze/transactions", "silver/transactions")}
+    assert run_ingestion(simulated, instance) == []
+    assert {t: lake.version(t) for t in versions} == versions
+
+
+def test_late_and_corrected_files_update_their_days(
+    simulated: Settings, instance: dg.DagsterInstance
+) -> None:
+    run_ingestion(simulated, instance)
+    lake = DeltaLake(simulated.lake_uri)
+    before = lake.read("silver/transactions")
+    landing = Path(simulated.landing_dir)
+    victim = before.filter(pl.col("event_date") == dt.date(2026, 1, 2)).row(0, named=True)
+    stamp = victim["event_timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_landing(
+        landing,
+        "transactions/corrections/fix 1.csv",
+        f"{TX_HEADER}\n"
+        f"{victim['transaction_id']},{victim['customer_id']},{victim['merchant_id']},1.23,"
+        f"{victim['merchant_category']},{victim['channel']},{victim['country']},{stamp}\n"
+        f"{tx_row('late-1', when='2026-01-03T12:00:00Z')}\n"
+        f"{tx_row('bad-1', amount='-1', when='2026-01-03T12:00:00Z')}\n",
+    )
+    [outcome] = run_ingestion(simulated, instance)
+    assert outcome.success and outcome.partitions == "2026-01-02…2026-01-03"
+
+    after = lake.read("silver/transactions")
+    assert after.height == before.height + 1  # the correction replaced, the late row added
+    fixed = after.filter(pl.col("transaction_id") == victim["transaction_id"])
+    assert fixed["amount"].to_list() == [1.23]
+    assert after.filter(pl.col("transaction_id") == "bad-1").height == 0
+    quarantine = lake.read("bronze/quarantine").filter(pl.col("source_row").is_not_null())
+    assert quarantine.filter(pl.col("reason").str.contains("amount: must be > 0")).height >= 1
+    assert reconcile(lake, SOURCES["transactions"]).passed
+
+
+def test_a_silver_frame_that_fails_validation_is_never_written(
+    simulated: Settings, instance: dg.DagsterInstance
+) -> None:
+    run_ingestion(simulated, instance)
+    lake = DeltaLake(simulated.lake_uri)
+    silver_before = lake.read("silver/transactions")
+    # corrupt bronze behind the pipeline's back: a negative amount on Jan 2
+    bronze = lake.read("bronze/transactions")
+    day = bronze.filter(pl.col("event_date") == dt.date(2026, 1, 2))
+    corrupted = day.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(-5.0).otherwise(pl.col("amount")).alias("amount")
+    )
+    lake.replace("bronze/transactions", corrupted, "event_date = '2026-01-02'", ["event_date"])
+
+    job = build_definitions(simulated).resolve_job_def("ingestion_job")
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key="2026-01-02",
+        asset_selection=[dg.AssetKey(["silver", "transactions"])],
+        raise_on_error=False,
+    )
+    assert not result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "amount: greater_than(0)" in evaluation.metadata["summary"].value
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert (
+        "silver/transactions not written" in failure.step_failure_data.user_failure_data.description
+    )
+    assert lake.read("silver/transactions").equals(silver_before)
