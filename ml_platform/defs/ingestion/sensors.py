@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 
+from ml_platform.defs.automation.jobs import ingestion_job
 from ml_platform.defs.ingestion.assets import LANDING_KEYS
 from ml_platform.defs.partitions import daily_partitions
 from ml_platform.defs.resources import PlatformResource
@@ -43,7 +44,7 @@ def is_partition_date(day: dt.date) -> bool:
     name="landing_sensor",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    target=[key for keys in RUN_TARGETS.values() for key in keys],
+    target=ingestion_job,
     description=(
         "Watches the landing folder. Files not in the ingestion ledger (new, or changed size / "
         "modification time) that have not been modified for `landing_settle_seconds` start "
