@@ -42,6 +42,8 @@ class Settings:
         partition_start: First day of the daily partitions.
         executor: ``in_process`` (fast on a laptop) or ``multiprocess``.
         landing_settle_seconds: A landing file must be unchanged this long before it is ingested.
+        feast_repo_dir: The Feast repository (``feature_store.yaml``).
+        feast_dir: Feast's registry, online store and offline Parquet exports live here.
     """
 
     data_dir: str
@@ -49,6 +51,8 @@ class Settings:
     lake_uri: str
     ground_truth_dir: str
     partition_start: dt.date
+    feast_repo_dir: str = str(PROJECT_ROOT / "feature_repo")
+    feast_dir: str = str(PROJECT_ROOT / "data" / "feast")
     executor: str = "in_process"
     landing_settle_seconds: float = 5.0
 
@@ -64,6 +68,8 @@ class Settings:
                 _env("GROUND_TRUTH_DIR", str(Path(data_dir) / "ground_truth"))
             ),
             partition_start=dt.date.fromisoformat(_env("PARTITION_START", "2026-01-01")),
+            feast_repo_dir=_resolve(_env("FEAST_REPO_DIR", "feature_repo")),
+            feast_dir=_resolve(_env("FEAST_DIR", str(Path(data_dir) / "feast"))),
             executor=_env("EXECUTOR", "in_process"),
             landing_settle_seconds=float(_env("LANDING_SETTLE_SECONDS", "5")),
         )

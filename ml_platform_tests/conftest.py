@@ -49,6 +49,7 @@ def settings(tmp_path: Path) -> Settings:
         lake_uri=str(data / "lake"),
         ground_truth_dir=str(data / "ground_truth"),
         partition_start=dt.date(2026, 1, 1),
+        feast_dir=str(data / "feast"),
         landing_settle_seconds=5.0,
     )
 
