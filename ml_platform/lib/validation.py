@@ -30,7 +30,7 @@ class ValidationOutcome:
         )
         lines = [
             f"{row['column']}: {row['check']} failed for {row['failures']} row(s), "
-            f"e.g. {', '.join(str(x) for x in row['examples'])}"
+            f"e.g. {', '.join(_short(x) for x in row['examples'])}"
             for row in grouped
         ]
         return f"{self.model}: " + "; ".join(lines)
@@ -44,3 +44,8 @@ def validate(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> ValidationO
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases.with_columns(pl.col("failure_case").cast(pl.String))
     return ValidationOutcome(model=model.__name__, rows=frame.height, failure_cases=failures)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,76 +1,23 @@
 """Staging group: bronze → silver, deduplicated, typed and validated before it is published.
 
-Each silver asset validates its frame with a Pandera model *before* writing (write-audit-
-publish): a frame that fails is never written, the blocking check records the failing columns
-and sample rows, and the run fails with the same message, so downstream assets do not run.
+Each silver asset validates its frame with a Pandera model before writing it (see
+``defs/publishing.py``): a frame that fails is never written.
 """
 
-from collections.abc import Iterator
-
 import dagster as dg
-import pandera.polars as pa
 import polars as pl
 
-from ml_platform.defs.metadata import OWNERS, markdown_preview, pandera_column_schema
+from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
+from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.lake import predicates
-from ml_platform.lib.lake.transaction import LakeTransaction
 from ml_platform.lib.staging import schemas, transforms
-from ml_platform.lib.validation import validate
 
 GROUP = "staging"
 BRONZE = {
     name: dg.AssetKey(["bronze", name]) for name in ("transactions", "chargebacks", "customers")
 }
-
-
-def _schema_check(name: str, key: dg.AssetKey, model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        f"{name}_schema_valid",
-        asset=key,
-        blocking=True,
-        description=f"The frame satisfies the Pandera model {model.__name__} before it is written.",
-    )
-
-
-def _publish(
-    context: dg.AssetExecutionContext,
-    platform: PlatformResource,
-    table: str,
-    frame: pl.DataFrame,
-    model: type[pa.DataFrameModel],
-    check_name: str,
-    predicate: str | None,
-    partition_by: list[str],
-) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    outcome = validate(frame, model)
-    failures = outcome.failure_cases
-    yield dg.AssetCheckResult(
-        check_name=check_name,
-        passed=outcome.passed,
-        metadata={
-            "rows": outcome.rows,
-            "failures": failures.height,
-            "summary": outcome.summary(),
-            "failure_sample": markdown_preview(failures, 20),
-        },
-    )
-    if not outcome.passed:
-        raise dg.Failure(
-            description=f"{table} not written: {outcome.summary()}",
-            metadata={"failure_sample": markdown_preview(failures, 20)},
-        )
-    with LakeTransaction(platform.lake()) as tx:
-        version = tx.replace(table, frame, predicate, frame.schema, partition_by)
-    yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": frame.height,
-            "dagster/column_schema": pandera_column_schema(model),
-            "delta_version": version,
-            "preview": markdown_preview(frame, 5),
-        }
-    )
 
 
 @dg.asset(
@@ -83,7 +30,7 @@ def _publish(
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     check_specs=[
-        _schema_check(
+        schema_check(
             "transactions", dg.AssetKey(["silver", "transactions"]), schemas.SilverTransactions
         )
     ],
@@ -104,8 +51,7 @@ def silver_transactions(context: dg.AssetExecutionContext, platform: PlatformRes
     )
     frame = transforms.silver_transactions(bronze).collect()
     context.log.info(f"silver/transactions [{start}, {end}): {frame.height} rows")
-    yield from _publish(
-        context,
+    yield from publish(
         platform,
         transforms.SILVER_TRANSACTIONS,
         frame,
@@ -122,19 +68,25 @@ def silver_transactions(context: dg.AssetExecutionContext, platform: PlatformRes
     group_name=GROUP,
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
-    deps=[BRONZE["chargebacks"]],
-    check_specs=[_schema_check("labels", dg.AssetKey(["silver", "labels"]), schemas.SilverLabels)],
+    deps=[BRONZE["chargebacks"], dg.AssetKey(["silver", "transactions"])],
+    check_specs=[schema_check("labels", dg.AssetKey(["silver", "labels"]), schemas.SilverLabels)],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverLabels)},
 )
 def silver_labels(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Fraud labels from chargebacks: one row per reported transaction.
 
     A transaction counts as fraud only from `reported_at` (its first report) on; transactions
-    without a row are not known to be fraud (yet).
+    without a row are not known to be fraud (yet). Carries the transaction's customer, merchant
+    and time so features can count reported fraud per entity.
     """
-    frame = transforms.silver_labels(platform.lake().scan("bronze/chargebacks")).collect()
-    yield from _publish(
-        context,
+    lake = platform.lake()
+    transactions = (
+        lake.scan(transforms.SILVER_TRANSACTIONS)
+        if lake.exists(transforms.SILVER_TRANSACTIONS)
+        else pl.LazyFrame(schema=transforms.TRANSACTION_CONTEXT_SCHEMA)
+    )
+    frame = transforms.silver_labels(lake.scan("bronze/chargebacks"), transactions).collect()
+    yield from publish(
         platform,
         transforms.SILVER_LABELS,
         frame,
@@ -153,7 +105,7 @@ def silver_labels(context: dg.AssetExecutionContext, platform: PlatformResource)
     owners=OWNERS,
     deps=[BRONZE["customers"]],
     check_specs=[
-        _schema_check("customers", dg.AssetKey(["silver", "customers"]), schemas.SilverCustomers)
+        schema_check("customers", dg.AssetKey(["silver", "customers"]), schemas.SilverCustomers)
     ],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverCustomers)},
 )
@@ -164,8 +116,7 @@ def silver_customers(context: dg.AssetExecutionContext, platform: PlatformResour
     versions seen so far.
     """
     frame = transforms.silver_customers(platform.lake().scan("bronze/customers")).collect()
-    yield from _publish(
-        context,
+    yield from publish(
         platform,
         transforms.SILVER_CUSTOMERS,
         frame,

@@ -38,6 +38,11 @@ class SilverLabels(pa.DataFrameModel):
     is_fraud: bool = pa.Field(description="Always true: absence of a row means no report yet.")
     reported_at: DateTime = pa.Field(dtype_kwargs=_UTC, description="First chargeback report.")
     chargeback_reports: int = pa.Field(ge=1, description="Number of reports received.")
+    customer_id: int = pa.Field(nullable=True, description="Customer of the transaction.")
+    merchant_id: int = pa.Field(nullable=True, description="Merchant of the transaction.")
+    event_timestamp: DateTime = pa.Field(
+        nullable=True, dtype_kwargs=_UTC, description="When the transaction happened."
+    )
 
     class Config:
         """Exactly these columns, no coercion."""

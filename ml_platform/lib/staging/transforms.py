@@ -19,6 +19,15 @@ TRANSACTION_COLUMNS = [
     "source_file",
     "landed_at",
 ]
+# What labels borrow from silver transactions.
+TRANSACTION_CONTEXT_SCHEMA = pl.Schema(
+    {
+        "transaction_id": pl.String(),
+        "customer_id": pl.Int64(),
+        "merchant_id": pl.Int64(),
+        "event_timestamp": pl.Datetime("us", "UTC"),
+    }
+)
 _LATEST_FIRST = ["landed_at", "source_file", "source_row"]
 
 
@@ -36,8 +45,14 @@ def silver_transactions(bronze: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def silver_labels(bronze_chargebacks: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per charged-back transaction: it is fraud, known from the first report on."""
+def silver_labels(bronze_chargebacks: pl.LazyFrame, transactions: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per charged-back transaction: it is fraud, known from the first report on.
+
+    The transaction's customer, merchant and time are attached (null for a chargeback whose
+    transaction is unknown), so features can count reported fraud per entity without scanning
+    the transaction history.
+    """
+    context = transactions.select(TRANSACTION_CONTEXT_SCHEMA.names())
     return (
         bronze_chargebacks.group_by("transaction_id")
         .agg(
@@ -45,7 +60,16 @@ def silver_labels(bronze_chargebacks: pl.LazyFrame) -> pl.LazyFrame:
             pl.len().cast(pl.Int64).alias("chargeback_reports"),
         )
         .with_columns(pl.lit(True).alias("is_fraud"))
-        .select("transaction_id", "is_fraud", "reported_at", "chargeback_reports")
+        .join(context, on="transaction_id", how="left")
+        .select(
+            "transaction_id",
+            "is_fraud",
+            "reported_at",
+            "chargeback_reports",
+            "customer_id",
+            "merchant_id",
+            "event_timestamp",
+        )
         .sort("reported_at", "transaction_id")
     )
 

@@ -75,10 +75,27 @@ def test_labels_keep_the_first_report_per_transaction() -> None:
         },
         schema_overrides={"reported_at": pl.Datetime("us", "UTC")},
     )
-    labels = transforms.silver_labels(chargebacks).collect()
+    transactions = pl.LazyFrame(
+        {
+            "transaction_id": ["a"],
+            "customer_id": [11],
+            "merchant_id": [22],
+            "event_timestamp": [dt.datetime(2026, 1, 1, tzinfo=UTC)],
+        },
+        schema=transforms.TRANSACTION_CONTEXT_SCHEMA,
+    )
+    labels = transforms.silver_labels(chargebacks, transactions).collect()
     assert labels.rows() == [
-        ("a", True, dt.datetime(2026, 1, 5, tzinfo=UTC), 2),
-        ("b", True, dt.datetime(2026, 1, 7, tzinfo=UTC), 1),
+        (
+            "a",
+            True,
+            dt.datetime(2026, 1, 5, tzinfo=UTC),
+            2,
+            11,
+            22,
+            dt.datetime(2026, 1, 1, tzinfo=UTC),
+        ),
+        ("b", True, dt.datetime(2026, 1, 7, tzinfo=UTC), 1, None, None, None),
     ]
     assert validate(labels, schemas.SilverLabels).passed
 

@@ -1,0 +1,156 @@
+"""Customer daily snapshots: behaviour over 1/7/30-day windows as of each day's end."""
+
+import datetime as dt
+
+import polars as pl
+
+from ml_platform.lib.features import windows as w
+from ml_platform.lib.features.catalog import (
+    CUSTOMER_DAILY,
+    CUSTOMER_WINDOWS,
+    FEATURE_DATE,
+    TIMESTAMP,
+)
+
+KEY = CUSTOMER_DAILY.join_key
+LOOKBACK_DAYS = 30  # days before the first snapshot day that windows and the entity set need
+NIGHT_END_HOUR = 6
+
+
+def input_range(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The transaction days needed to compute snapshots for ``[first, last]``."""
+    return first - dt.timedelta(days=LOOKBACK_DAYS), last
+
+
+def customer_daily_features(
+    transactions: pl.LazyFrame,
+    customers: pl.LazyFrame,
+    labels: pl.LazyFrame,
+    first: dt.date,
+    last: dt.date,
+) -> pl.DataFrame:
+    """Customer snapshots for every day in ``[first, last]``.
+
+    Args:
+        transactions: Silver transactions; only days in ``input_range(first, last)`` are read.
+        customers: Silver customers (customer_id, signup_date, home_country).
+        labels: Silver labels (customer_id, reported_at): chargebacks reported so far.
+        first: First snapshot day.
+        last: Last snapshot day.
+
+    Returns:
+        One row per customer per day for customers who signed up by that day or transacted in
+        the 31 days up to it, with the columns of ``CUSTOMER_DAILY.schema``.
+    """
+    start, _ = input_range(first, last)
+    people = customers.select(KEY, "signup_date", "home_country")
+    tx = (
+        transactions.filter(pl.col("event_date").is_between(start, last))
+        .select(KEY, "merchant_id", "merchant_category", "amount", "country", "event_timestamp")
+        .join(people.select(KEY, "home_country"), on=KEY, how="left")
+        .with_columns(
+            pl.col("event_timestamp").dt.date().alias(w.DAY),
+            (pl.col("event_timestamp").dt.hour() < NIGHT_END_HOUR).cast(pl.Int64).alias("night"),
+            (pl.col("home_country").is_not_null() & (pl.col("country") != pl.col("home_country")))
+            .cast(pl.Int64)
+            .alias("foreign"),
+        )
+    )
+    daily = tx.group_by(KEY, w.DAY).agg(
+        pl.len().cast(pl.Int64).alias("n"),
+        w.cents(pl.col("amount")).sum().alias("cents"),
+        w.squared_cents(pl.col("amount")).sum().alias("squares"),
+        pl.col("amount").max().alias("max_amount"),
+        pl.col("night").sum().alias("nights"),
+        pl.col("foreign").sum().alias("foreigns"),
+        pl.col("event_timestamp").max().alias("last_ts"),
+    )
+    entities = pl.concat([people.filter(pl.col("signup_date") <= last).select(KEY), tx.select(KEY)])
+    grid = (
+        w.dense_grid(entities, KEY, start, last)
+        .join(daily, on=[KEY, w.DAY], how="left")
+        .with_columns(pl.col("n", "cents", "squares", "nights", "foreigns").fill_null(0))
+        .sort(KEY, w.DAY)
+    )
+    for days in CUSTOMER_WINDOWS:
+        grid = grid.with_columns(
+            w.window_sum("n", days, KEY).alias(f"n_{days}"),
+            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
+            w.window_sum("squares", days, KEY).alias(f"squares_{days}"),
+            w.window_max("max_amount", days, KEY).alias(f"max_{days}"),
+            w.window_sum("nights", days, KEY).alias(f"nights_{days}"),
+            w.window_sum("foreigns", days, KEY).alias(f"foreigns_{days}"),
+        )
+    presence = tx.select(KEY, w.DAY, "merchant_id", "merchant_category")
+    grid = w.distinct_counts(grid, presence, KEY, "merchant_id", CUSTOMER_WINDOWS, "merchants")
+    grid = w.distinct_counts(
+        grid, presence, KEY, "merchant_category", CUSTOMER_WINDOWS, "categories"
+    )
+    grid = grid.with_columns(
+        w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"),
+        pl.col("last_ts").forward_fill(limit=LOOKBACK_DAYS - 1).over(KEY).alias("last_seen"),
+    ).filter(pl.col(w.DAY) >= first)
+
+    snapshot = w.snapshot_timestamp()
+    features: list[pl.Expr] = []
+    for days in CUSTOMER_WINDOWS:
+        n = pl.col(f"n_{days}")
+        features += [
+            n.alias(f"tx_count_{days}d"),
+            (pl.col(f"cents_{days}") / 100.0).alias(f"amount_sum_{days}d"),
+            w.mean_from_cents(pl.col(f"cents_{days}"), n).alias(f"amount_mean_{days}d"),
+            w.std_from_cents(pl.col(f"cents_{days}"), pl.col(f"squares_{days}"), n).alias(
+                f"amount_std_{days}d"
+            ),
+            pl.when(n > 0).then(pl.col(f"max_{days}")).alias(f"amount_max_{days}d"),
+            pl.col(f"merchants_{days}").alias(f"distinct_merchants_{days}d"),
+            pl.col(f"categories_{days}").alias(f"distinct_categories_{days}d"),
+            w.share(pl.col(f"nights_{days}"), n).alias(f"night_share_{days}d"),
+            w.share(pl.col(f"foreigns_{days}"), n).alias(f"foreign_share_{days}d"),
+        ]
+    reports = _reports_to_date(labels)
+    frame = (
+        grid.join(people, on=KEY, how="left")
+        .filter((pl.col("signup_date") <= pl.col(w.DAY)) | (pl.col("active_31") > 0))
+        .sort(w.DAY)
+        .join_asof(
+            reports,
+            left_on=w.DAY,
+            right_on="report_day",
+            by=KEY,
+            strategy="backward",
+            check_sortedness=False,  # both sides are sorted on the day above
+        )
+        .with_columns(snapshot.alias(TIMESTAMP))
+        .select(
+            pl.col(KEY),
+            pl.col(TIMESTAMP),
+            pl.col(w.DAY).alias(FEATURE_DATE),
+            *features,
+            ((pl.col(TIMESTAMP) - pl.col("last_seen")).dt.total_microseconds() / 86_400e6).alias(
+                "days_since_prev_tx"
+            ),
+            (pl.col(w.DAY) - pl.col("signup_date") + pl.duration(days=1))
+            .dt.total_days()
+            .cast(pl.Float64)
+            .clip(lower_bound=0)
+            .alias("days_since_signup"),
+            pl.col("reports").fill_null(0).alias("chargebacks_to_date"),
+            pl.col("home_country"),
+        )
+        .sort(KEY, TIMESTAMP)
+    )
+    return frame.collect().select(CUSTOMER_DAILY.schema.names()).cast(CUSTOMER_DAILY.schema)
+
+
+def _reports_to_date(labels: pl.LazyFrame) -> pl.LazyFrame:
+    """Cumulative chargeback reports per customer by report day."""
+    return (
+        labels.filter(pl.col(KEY).is_not_null())
+        .group_by(KEY, pl.col("reported_at").dt.date().alias("report_day"))
+        .agg(pl.len().cast(pl.Int64).alias("new_reports"))
+        .sort(KEY, "report_day")
+        .with_columns(pl.col("new_reports").cum_sum().over(KEY).alias("reports"))
+        .select(KEY, "report_day", "reports")
+        .sort("report_day")
+    )

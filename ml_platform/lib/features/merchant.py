@@ -1,0 +1,88 @@
+"""Merchant daily snapshots: volume, customers and reported fraud over 7/30-day windows."""
+
+import datetime as dt
+
+import polars as pl
+
+from ml_platform.lib.features import windows as w
+from ml_platform.lib.features.catalog import (
+    FEATURE_DATE,
+    MERCHANT_DAILY,
+    MERCHANT_WINDOWS,
+    TIMESTAMP,
+)
+
+KEY = MERCHANT_DAILY.join_key
+LOOKBACK_DAYS = 30
+
+
+def input_range(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The transaction days needed to compute snapshots for ``[first, last]``."""
+    return first - dt.timedelta(days=LOOKBACK_DAYS), last
+
+
+def merchant_daily_features(
+    transactions: pl.LazyFrame, labels: pl.LazyFrame, first: dt.date, last: dt.date
+) -> pl.DataFrame:
+    """Merchant snapshots for every day in ``[first, last]``.
+
+    A merchant has a row on every day it had a transaction in the 31 days up to it (so the
+    row after its activity leaves the 30-day window says so). The fraud rate counts a window's
+    transactions whose chargeback was reported before the end of the day.
+    """
+    start, _ = input_range(first, last)
+    tx = (
+        transactions.filter(pl.col("event_date").is_between(start, last))
+        .select("transaction_id", KEY, "customer_id", "amount", "event_timestamp")
+        .with_columns(pl.col("event_timestamp").dt.date().alias(w.DAY))
+    )
+    daily = tx.group_by(KEY, w.DAY).agg(
+        pl.len().cast(pl.Int64).alias("n"), w.cents(pl.col("amount")).sum().alias("cents")
+    )
+    grid = (
+        w.dense_grid(tx.select(KEY), KEY, start, last)
+        .join(daily, on=[KEY, w.DAY], how="left")
+        .with_columns(pl.col("n", "cents").fill_null(0))
+        .sort(KEY, w.DAY)
+    )
+    reported = tx.join(
+        labels.select("transaction_id", pl.col("reported_at").dt.date().alias("report_day")),
+        on="transaction_id",
+        how="inner",
+    )
+    for days in MERCHANT_WINDOWS:
+        grid = grid.with_columns(
+            w.window_sum("n", days, KEY).alias(f"n_{days}"),
+            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
+        )
+        fraud = w.interval_events(
+            reported,
+            KEY,
+            start=pl.max_horizontal(pl.col(w.DAY), pl.col("report_day")),
+            until=pl.col(w.DAY) + pl.duration(days=days),
+        )
+        grid = w.running_count(grid, fraud, KEY, f"fraud_{days}")
+    grid = w.distinct_counts(grid, tx, KEY, "customer_id", MERCHANT_WINDOWS, "customers")
+    grid = grid.with_columns(w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"))
+
+    features: list[pl.Expr] = []
+    for days in MERCHANT_WINDOWS:
+        n = pl.col(f"n_{days}")
+        features += [
+            n.alias(f"merchant_tx_count_{days}d"),
+            w.mean_from_cents(pl.col(f"cents_{days}"), n).alias(f"merchant_amount_mean_{days}d"),
+            w.share(pl.col(f"customers_{days}"), n).alias(f"merchant_customer_share_{days}d"),
+            w.share(pl.col(f"fraud_{days}"), n).alias(f"merchant_fraud_rate_{days}d"),
+        ]
+    return (
+        grid.filter((pl.col(w.DAY) >= first) & (pl.col("active_31") > 0))
+        .select(
+            pl.col(KEY),
+            w.snapshot_timestamp().alias(TIMESTAMP),
+            pl.col(w.DAY).alias(FEATURE_DATE),
+            *features,
+        )
+        .sort(KEY, TIMESTAMP)
+        .collect()
+        .cast(MERCHANT_DAILY.schema)
+    )
