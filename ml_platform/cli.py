@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     ingest = commands.add_parser("ingest", help="ingest new or changed landing files now")
     ingest.set_defaults(handler=_ingest)
 
+    features = commands.add_parser(
+        "features", help="build features and the feature store for every day silver holds"
+    )
+    features.set_defaults(handler=_features)
+
     demo = commands.add_parser(
         "demo", help="simulate the default data (if the landing folder is empty) and run it all"
     )
@@ -113,19 +118,34 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(o.success for o in outcomes) else 1
 
 
+def _features(args: argparse.Namespace, settings: Settings) -> int:
+    import dagster as dg
+
+    from ml_platform.runner import ensure_dagster_home, run_features
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_features(settings, instance, log=print)
+    return 0 if outcome is None or outcome.success else 1
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     landing = Path(args.out or settings.landing_dir)
     has_files = any((landing / s).is_dir() and any((landing / s).iterdir()) for s in _SOURCES)
     if args.regenerate or not has_files:
-        print("== 1/3 simulating landing data")
+        print("== 1/4 simulating landing data")
         if _simulate(args, settings):
             return 2
     else:
-        print(f"== 1/3 landing files already in {landing} (use --regenerate to simulate again)")
-    print("== 2/3 ingesting: landing → bronze → silver")
+        print(f"== 1/4 landing files already in {landing} (use --regenerate to simulate again)")
+    print("== 2/4 ingesting: landing → bronze → silver")
     status = _ingest(args, settings)
-    print("== 3/3 summary")
+    print("== 3/4 features: silver → daily customer and merchant snapshots → Feast")
+    step = time.perf_counter()
+    status = _features(args, settings) or status
+    print(f"   features built in {time.perf_counter() - step:.1f} s")
+    print("== 4/4 summary")
     _print_summary(settings)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
     return status

@@ -6,7 +6,8 @@ computation behind it lives under ``lib/`` as plain Python over Polars and Delta
 
 import dagster as dg
 
-from ml_platform.defs.automation.jobs import ingestion_job
+from ml_platform.defs.automation.jobs import feature_job, ingestion_job
+from ml_platform.defs.features.assets import feature_assets
 from ml_platform.defs.ingestion.assets import (
     bronze_assets,
     landing_specs,
@@ -28,8 +29,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             f"ML_PLATFORM_EXECUTOR={settings.executor!r}: expected one of {sorted(_EXECUTORS)}"
         )
     return dg.Definitions(
-        assets=[*landing_specs, quarantine_spec, ledger_spec, *bronze_assets, *silver_assets],
-        jobs=[ingestion_job],
+        assets=[
+            *landing_specs,
+            quarantine_spec,
+            ledger_spec,
+            *bronze_assets,
+            *silver_assets,
+            *feature_assets,
+        ],
+        jobs=[ingestion_job, feature_job],
         sensors=[landing_sensor],
         resources={"platform": PlatformResource.from_settings(settings)},
         executor=_EXECUTORS[settings.executor],

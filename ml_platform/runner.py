@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from ml_platform.definitions import build_definitions
 from ml_platform.defs.ingestion.sensors import is_partition_date, run_request
@@ -78,3 +79,45 @@ def run_ingestion(
         if not result.success:
             log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
     return outcomes
+
+
+def silver_date_range(settings: Settings) -> tuple[dt.date, dt.date] | None:
+    """First and last event date in silver transactions (``None`` before any ingestion)."""
+    lake = DeltaLake(settings.lake_uri)
+    if not lake.exists("silver/transactions"):
+        return None
+    bounds = (
+        lake.scan("silver/transactions")
+        .select(pl.col("event_date").min().alias("first"), pl.col("event_date").max().alias("last"))
+        .collect()
+        .row(0)
+    )
+    return None if bounds[0] is None else (bounds[0], bounds[1])
+
+
+def run_features(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+) -> RunOutcome | None:
+    """Build features (and the feature store) for every day silver holds, in one run."""
+    span = silver_date_range(settings)
+    if span is None:
+        log("no silver transactions yet: nothing to build features from")
+        return None
+    first, last = span
+    log(f"building features for {first}…{last} (one step per asset)")
+    job = build_definitions(settings).resolve_job_def("feature_job")
+    result = job.execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+            "ml_platform/trigger": "cli",
+        },
+        run_config=_QUIET,
+        raise_on_error=False,
+    )
+    if not result.success:
+        log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
+    return RunOutcome(result.run_id, "features", f"{first}…{last}", result.success)

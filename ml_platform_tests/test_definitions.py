@@ -21,6 +21,8 @@ EXPECTED_ASSETS = {
     "silver/transactions": "staging",
     "silver/labels": "staging",
     "silver/customers": "staging",
+    "features/customer_daily": "features",
+    "features/merchant_daily": "features",
 }
 EXPECTED_CHECKS = {
     ("bronze/transactions", "transactions_reconciled"),
@@ -29,6 +31,8 @@ EXPECTED_CHECKS = {
     ("silver/transactions", "transactions_schema_valid"),
     ("silver/labels", "labels_schema_valid"),
     ("silver/customers", "customers_schema_valid"),
+    ("features/customer_daily", "customer_daily_schema_valid"),
+    ("features/merchant_daily", "merchant_daily_schema_valid"),
 }
 
 
@@ -54,13 +58,18 @@ def test_checks_sensors_and_jobs() -> None:
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
     sensor = definitions.resolve_sensor_def("landing_sensor")
     assert sensor.description and sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    job = definitions.resolve_job_def("ingestion_job")
-    assert job.description
+    for name in ("ingestion_job", "feature_job"):
+        assert definitions.resolve_job_def(name).description
 
 
 def test_event_date_assets_are_daily_with_single_run_backfills() -> None:
     graph = defs().resolve_asset_graph()
-    for key in ("bronze/transactions", "silver/transactions"):
+    for key in (
+        "bronze/transactions",
+        "silver/transactions",
+        "features/customer_daily",
+        "features/merchant_daily",
+    ):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key

@@ -11,3 +11,12 @@ ingestion_job = dg.define_asset_job(
         "(one run per asset step, not one per day)."
     ),
 )
+
+feature_job = dg.define_asset_job(
+    "feature_job",
+    selection=dg.AssetSelection.groups("features", "feature_store"),
+    description=(
+        "Silver → daily customer and merchant features (Pandera-checked) → Feast registry and "
+        "online store, for a range of days (one step per asset, however long the range)."
+    ),
+)

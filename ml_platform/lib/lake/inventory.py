@@ -15,6 +15,8 @@ TABLES = (
     "silver/transactions",
     "silver/labels",
     "silver/customers",
+    "features/customer_daily",
+    "features/merchant_daily",
 )
 
 
