@@ -6,10 +6,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# feature_store.yaml cannot default a path (feast expands ${VAR} only): set it for `feast`.
+export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help demo test dev lint format ingest simulate summary clean-data clean
+.PHONY: help demo test dev lint format ingest features feast summary clean-data clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +44,12 @@ dev: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## start the Dagster UI + d
 
 ingest: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## ingest new or changed landing files now (no daemon needed)
 	$(BIN)/ml-platform ingest
+
+features: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## build features + the Feast store for every day silver holds
+	$(BIN)/ml-platform features
+
+feast: $(VENV)/.installed ## run the feast CLI on feature_repo, e.g. make feast ARGS="feature-views list"
+	$(BIN)/feast -c feature_repo $(or $(ARGS),feature-views list)
 
 summary: $(VENV)/.installed ## print what the lake holds
 	$(BIN)/ml-platform summary

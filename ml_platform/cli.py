@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Dagster labels single-run backfill policies "beta"; that is a deliberate choice here.
     warnings.filterwarnings("ignore", message=".*currently in beta.*")
+    # Feast flags on-demand views "experimental"; ours are measured and tested.
+    warnings.filterwarnings("ignore", message="On demand feature view is an experimental")
     return int(args.handler(args, Settings.from_env()) or 0)
 
 

@@ -7,6 +7,7 @@ computation behind it lives under ``lib/`` as plain Python over Polars and Delta
 import dagster as dg
 
 from ml_platform.defs.automation.jobs import feature_job, ingestion_job
+from ml_platform.defs.feature_store.assets import feature_store_assets
 from ml_platform.defs.features.assets import feature_assets
 from ml_platform.defs.ingestion.assets import (
     bronze_assets,
@@ -36,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *bronze_assets,
             *silver_assets,
             *feature_assets,
+            *feature_store_assets,
         ],
         jobs=[ingestion_job, feature_job],
         sensors=[landing_sensor],

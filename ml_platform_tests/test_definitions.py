@@ -23,6 +23,8 @@ EXPECTED_ASSETS = {
     "silver/customers": "staging",
     "features/customer_daily": "features",
     "features/merchant_daily": "features",
+    "feature_store/registry": "feature_store",
+    "feature_store/online_store": "feature_store",
 }
 EXPECTED_CHECKS = {
     ("bronze/transactions", "transactions_reconciled"),

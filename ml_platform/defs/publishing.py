@@ -5,7 +5,7 @@ published, the blocking check records the failing columns, checks and examples, 
 fails with the same message, so downstream assets do not run and readers never see bad data.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pandera.polars as pa
@@ -39,8 +39,13 @@ def publish(
     predicate: str | None,
     partition_by: list[str],
     extra_metadata: dict[str, object] | None = None,
+    after_write: Callable[[], dict[str, object]] | None = None,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """Validate ``frame``, then replace the rows matching ``predicate`` with it."""
+    """Validate ``frame``, then replace the rows matching ``predicate`` with it.
+
+    ``after_write`` runs once the table is written (e.g. to export it for Feast); the metadata
+    it returns is added to the materialization.
+    """
     outcome = validate(frame, model)
     failures = outcome.failure_cases
     yield dg.AssetCheckResult(
@@ -60,6 +65,7 @@ def publish(
         )
     with LakeTransaction(platform.lake()) as tx:
         version = tx.replace(table, frame, predicate, frame.schema, partition_by)
+    followed = after_write() if after_write else {}
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,
@@ -67,5 +73,6 @@ def publish(
             "delta_version": version,
             "preview": markdown_preview(frame, 5),
             **(extra_metadata or {}),
+            **followed,
         }
     )

@@ -1,5 +1,7 @@
 """Resources: the one place where configuration turns into objects the assets use."""
 
+import dataclasses
+
 import dagster as dg
 
 from ml_platform.lib.lake.delta import DeltaLake
@@ -17,6 +19,8 @@ class PlatformResource(dg.ConfigurableResource):
     landing_dir: str
     lake_uri: str
     ground_truth_dir: str
+    feast_repo_dir: str
+    feast_dir: str
     landing_settle_seconds: float = 5.0
 
     def lake(self) -> DeltaLake:
@@ -31,5 +35,21 @@ class PlatformResource(dg.ConfigurableResource):
             landing_dir=settings.landing_dir,
             lake_uri=settings.lake_uri,
             ground_truth_dir=settings.ground_truth_dir,
+            feast_repo_dir=settings.feast_repo_dir,
+            feast_dir=settings.feast_dir,
             landing_settle_seconds=settings.landing_settle_seconds,
+        )
+
+    def settings(self) -> Settings:
+        """These locations as :class:`Settings` (for library code that takes settings)."""
+        defaults = Settings.from_env()
+        return dataclasses.replace(
+            defaults,
+            data_dir=self.data_dir,
+            landing_dir=self.landing_dir,
+            lake_uri=self.lake_uri,
+            ground_truth_dir=self.ground_truth_dir,
+            feast_repo_dir=self.feast_repo_dir,
+            feast_dir=self.feast_dir,
+            landing_settle_seconds=self.landing_settle_seconds,
         )

@@ -67,3 +67,25 @@ def test_a_single_day_recompute_matches_the_backfill(
     assert result.success
     after = lake.read(CUSTOMER_DAILY.name).sort("customer_id", "event_timestamp")
     assert after.equals(before)
+
+
+def test_feature_store_serves_the_latest_snapshot(built: Settings) -> None:
+    from ml_platform.lib.feature_store.lookup import sample_online_lookup
+    from ml_platform.lib.feature_store.store import feature_store
+
+    lake = DeltaLake(built.lake_uri)
+    customers = lake.read(CUSTOMER_DAILY.name)
+    last = customers["feature_date"].max()
+    latest = customers.filter(pl.col("feature_date") == last).sort("customer_id").head(5)
+    merchants = lake.read(MERCHANT_DAILY.name)
+    merchant_latest = merchants.filter(pl.col("feature_date") == last).sort("merchant_id").head(5)
+    store = feature_store(built)
+    assert {v.name for v in store.list_feature_views()} == {"customer_daily", "merchant_daily"}
+    online = sample_online_lookup(
+        store, latest["customer_id"].to_list(), merchant_latest["merchant_id"].to_list()
+    )
+    assert online["tx_count_30d"].to_list() == latest["tx_count_30d"].to_list()
+    assert online["amount_mean_30d"].to_list() == latest["amount_mean_30d"].to_list()
+    assert online["merchant_fraud_rate_30d"].to_list() == (
+        merchant_latest["merchant_fraud_rate_30d"].to_list()
+    )

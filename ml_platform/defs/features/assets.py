@@ -16,8 +16,15 @@ from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.feature_store.export import export_days
+from ml_platform.lib.feature_store.store import offline_dir
 from ml_platform.lib.features import customer, merchant
-from ml_platform.lib.features.catalog import CUSTOMER_DAILY, FEATURE_DATE, MERCHANT_DAILY
+from ml_platform.lib.features.catalog import (
+    CUSTOMER_DAILY,
+    FEATURE_DATE,
+    FEATURE_TABLES,
+    MERCHANT_DAILY,
+)
 from ml_platform.lib.features.schemas import CustomerDaily, MerchantDaily
 from ml_platform.lib.lake import predicates
 from ml_platform.lib.staging import transforms
@@ -44,6 +51,15 @@ def _published(
     start, last, end = _days(context)
     days = (last - start).days + 1
     context.log.info(f"{table}: {frame.height} rows for {days} day(s) {start}…{last}")
+
+    def export() -> dict[str, object]:
+        """Mirror the written days into the Parquet files Feast's offline store reads."""
+        settings = platform.settings()
+        spec = next(t for t in FEATURE_TABLES if t.name == table)
+        every_day = [start + dt.timedelta(days=i) for i in range(days)]
+        files = export_days(platform.lake(), spec, every_day, offline_dir(settings))
+        return {"feast_offline_files": len(files)}
+
     yield from publish(
         platform,
         table,
@@ -56,6 +72,7 @@ def _published(
             "days": days,
             "entities_per_day": round(frame.height / max(days, 1), 1),
         },
+        after_write=export,
     )
 
 

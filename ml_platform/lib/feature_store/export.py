@@ -1,0 +1,114 @@
+"""Parquet exports of the Delta feature tables: what Feast's offline store reads.
+
+Feast reads ``<offline_dir>/<view_name>/*.parquet``: one file per ``feature_date``, named
+``<YYYY-MM-DD>.parquet``, holding exactly that day's rows of the Delta table with the columns
+of ``FeatureTable.schema``. Feast never reads the Delta folder itself (its file store reads
+files the Delta log has replaced; see FINDINGS.md).
+
+Each file is written under a hidden temporary name in the same folder, flushed to disk and
+renamed over the old one (``os.replace``), so a reader sees either the old or the new day,
+never half a file; the temporary name does not match ``*.parquet``.
+"""
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from ml_platform.lib.features.catalog import FEATURE_DATE, FeatureTable
+from ml_platform.lib.lake.delta import DeltaLake
+
+
+def day_file(offline_dir: str | Path, table: FeatureTable, day: dt.date) -> Path:
+    """Path of the export of one day of a table."""
+    return Path(offline_dir) / table.view_name / f"{day.isoformat()}.parquet"
+
+
+def exported_days(offline_dir: str | Path, table: FeatureTable) -> list[dt.date]:
+    """Days of a table currently exported, oldest first (temporary files ignored)."""
+    folder = Path(offline_dir) / table.view_name
+    days = []
+    for path in folder.glob("*.parquet"):
+        try:
+            days.append(dt.date.fromisoformat(path.stem))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
+def export_days(
+    lake: DeltaLake, table: FeatureTable, days: Iterable[dt.date], offline_dir: str | Path
+) -> list[Path]:
+    """Export some days of a Delta feature table to Feast's Parquet folder.
+
+    A day with rows replaces its file atomically; a day with no rows removes its file, so the
+    export always mirrors the Delta table for the days given.
+
+    Args:
+        lake: The lake holding ``table``.
+        table: The feature table (``features/customer_daily`` or ``features/merchant_daily``).
+        days: The ``feature_date`` values to export.
+        offline_dir: Root of the exports (``Settings.feast_dir``/offline).
+
+    Returns:
+        The files written, in day order (removed days are not listed).
+
+    Raises:
+        TypeError: A day is not a ``datetime.date``.
+        ValueError: The Delta table's columns differ from ``table.schema``.
+    """
+    wanted = sorted(set(days))
+    for day in wanted:
+        if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+            raise TypeError(f"days must be datetime.date values, got {day!r}")
+    if not wanted:
+        return []
+    frame = (
+        lake.scan(table.name)
+        .filter(pl.col(FEATURE_DATE).is_in(pl.Series(wanted, dtype=pl.Date()).implode()))
+        .collect()
+    )
+    frame = _conformed(frame, table)
+    by_day = {key[0]: part for key, part in frame.partition_by(FEATURE_DATE, as_dict=True).items()}
+    folder = Path(offline_dir) / table.view_name
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for day in wanted:
+        target = day_file(offline_dir, table, day)
+        part = by_day.get(day)
+        if part is None or part.is_empty():
+            target.unlink(missing_ok=True)
+            continue
+        _write_atomically(part.sort(table.join_key), target)
+        written.append(target)
+    return written
+
+
+def _conformed(frame: pl.DataFrame, table: FeatureTable) -> pl.DataFrame:
+    """The columns of ``table.schema`` in order; every file of a view must share one schema."""
+    expected = table.schema
+    missing = [name for name in expected.names() if name not in frame.schema]
+    if missing:
+        raise ValueError(f"{table.name} lacks columns {missing}")
+    frame = frame.select(expected.names())
+    wrong = {n: str(d) for n, d in frame.schema.items() if d != expected[n]}
+    if wrong:
+        raise ValueError(f"{table.name} columns have unexpected types: {wrong}")
+    return frame
+
+
+def _write_atomically(frame: pl.DataFrame, target: Path) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            frame.write_parquet(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

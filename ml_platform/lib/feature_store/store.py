@@ -1,0 +1,205 @@
+"""The Feast feature store of the platform: configuration, apply and materialization.
+
+The store is configured in code from ``Settings`` (``feature_repo/feature_store.yaml`` says
+the same thing for the ``feast`` CLI): project ``ml_platform``, a SQL registry in SQLite
+(the file registry lost concurrent updates), a SQLite online store and the DuckDB offline
+store over the pipeline's Parquet exports, all under ``Settings.feast_dir``.
+
+Feast's registry and online store are single-writer: run ``apply_if_changed`` and
+``materialize_latest`` from one concurrency pool, never in parallel with each other.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from feast import (
+    Entity,
+    FeatureService,
+    FeatureStore,
+    FeatureView,
+    FileSource,
+    OnDemandFeatureView,
+    RepoConfig,
+    RequestSource,
+)
+from feast.errors import FeastObjectNotFoundException
+from feast.feature_view import DUMMY_ENTITY_ID
+from feast.infra.offline_stores.duckdb import DuckDBOfflineStoreConfig
+from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+from feast.infra.registry.sql import SqlRegistryConfig
+from google.protobuf.json_format import MessageToDict
+
+from ml_platform.lib.feature_store.definitions import FeatureRepo, build_feature_repo
+from ml_platform.lib.feature_store.export import day_file, exported_days
+from ml_platform.lib.features.catalog import TIMESTAMP, FeatureTable
+from ml_platform.settings import Settings
+
+PROJECT = "ml_platform"
+REGISTRY_FILE = "registry.db"
+ONLINE_STORE_FILE = "online_store.db"
+OFFLINE_DIR = "offline"
+# A snapshot of feature_date d is stamped at the end of d; slack when picking files by day.
+_DATE_SLACK = dt.timedelta(days=2)
+
+
+def offline_dir(settings: Settings) -> str:
+    """Folder of the Parquet exports Feast reads (``<feast_dir>/offline``)."""
+    return str(Path(settings.feast_dir) / OFFLINE_DIR)
+
+
+def feature_repo(settings: Settings) -> FeatureRepo:
+    """The platform's Feast definitions, reading the exports of ``settings``."""
+    return build_feature_repo(offline_dir(settings))
+
+
+def repo_config(settings: Settings) -> RepoConfig:
+    """Feast configuration equivalent to ``feature_repo/feature_store.yaml`` for ``settings``."""
+    feast_dir = Path(settings.feast_dir).absolute()
+    return RepoConfig(
+        project=PROJECT,
+        provider="local",
+        registry=SqlRegistryConfig(
+            registry_type="sql",
+            path=f"sqlite:///{feast_dir / REGISTRY_FILE}",
+            cache_ttl_seconds=60,
+        ),
+        online_store=SqliteOnlineStoreConfig(path=str(feast_dir / ONLINE_STORE_FILE)),
+        offline_store=DuckDBOfflineStoreConfig(),
+        entity_key_serialization_version=3,
+        repo_path=Path(settings.feast_repo_dir),
+    )
+
+
+def feature_store(settings: Settings) -> FeatureStore:
+    """A Feast ``FeatureStore`` for ``settings`` (creates ``feast_dir`` if needed)."""
+    Path(settings.feast_dir).mkdir(parents=True, exist_ok=True)
+    return FeatureStore(config=repo_config(settings))
+
+
+def apply_if_changed(store: FeatureStore, repo: FeatureRepo) -> list[str]:
+    """Apply the definitions that differ from the registry's, and only those.
+
+    ``feast apply`` can reset materialization state (feast #2905, #3228), so an unchanged
+    object is never re-applied. Objects are compared as protos without their registry
+    metadata (timestamps, materialization intervals), project, pickled UDF bytes (the UDF's
+    source text is compared instead) and the placeholder entity Feast adds to an on-demand
+    view on apply.
+
+    Returns:
+        Names of the objects applied (new or changed), in ``repo.objects()`` order; empty when
+        the registry already matches.
+    """
+    changed = [obj for obj in repo.objects() if _registered(store, obj) != _definition(obj)]
+    if changed:
+        store.apply(changed)
+    return [obj.name for obj in changed]
+
+
+def _registered(store: FeatureStore, obj: Any) -> dict[str, Any] | None:
+    getter = getattr(store.registry, _REGISTRY_GETTERS[type(obj)])
+    try:
+        return _definition(getter(obj.name, store.project, allow_cache=False))
+    except FeastObjectNotFoundException:
+        return None
+
+
+_REGISTRY_GETTERS: dict[type, str] = {
+    Entity: "get_entity",
+    FileSource: "get_data_source",
+    RequestSource: "get_data_source",
+    FeatureView: "get_feature_view",
+    OnDemandFeatureView: "get_on_demand_feature_view",
+    FeatureService: "get_feature_service",
+}
+_IGNORED_KEYS = frozenset({"meta", "project", "createdTimestamp", "lastUpdatedTimestamp", "body"})
+
+
+def _definition(obj: Any) -> dict[str, Any]:
+    """An object's proto as a dict, without what the registry sets or re-serializes."""
+    return _strip(MessageToDict(obj.to_proto()))
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        stripped = {k: _strip(v) for k, v in value.items() if k not in _IGNORED_KEYS}
+        return {k: v for k, v in stripped.items() if v != []}  # as MessageToDict omits them
+    if isinstance(value, list):
+        return [_strip(v) for v in value if not _is_dummy_entity(v)]
+    return value
+
+
+def _is_dummy_entity(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("name") == DUMMY_ENTITY_ID
+
+
+def materialize_latest(store: FeatureStore, repo: FeatureRepo) -> dict[str, int]:
+    """Write the newest exported snapshot of each feature view to the online store.
+
+    The SQLite online store keeps whatever was written last, whatever its event time
+    (FINDINGS.md). So only the window ending at the newest exported snapshot is considered
+    (each entity's newest row within ``[newest - ttl, newest]``: re-exporting an older day
+    changes nothing online), and a row is written only if it is at least as new as the
+    entity's online value (a same-day recomputation replaces it; an older row, e.g. after the
+    newest day's export was removed, never does). An entity whose newest snapshot is older
+    than the TTL is left alone: offline retrieval treats it as missing.
+
+    Rows go through ``FeatureStore.write_to_online_store`` rather than
+    ``FeatureStore.materialize(start, end)``: same speed (measured: 2.5-3.1 s against 3.2-3.3 s
+    for 10k customers, both bound by Feast's per-row protobuf conversion), but the rows written
+    are exactly the rows selected, compared with the online values and counted here, nothing
+    is printed to stdout and the registry is not written. Reading the online timestamps first
+    costs about 2 s more per 10k entities: the price of "never older".
+
+    Returns:
+        Entities written per feature view.
+    """
+    counts = {}
+    for table in repo.tables:
+        rows = newer_than_online(store, table, latest_snapshot_rows(repo, table))
+        if rows.height:
+            store.write_to_online_store(table.view_name, df=rows.to_pandas())
+        counts[table.view_name] = rows.height
+    return counts
+
+
+def latest_snapshot_rows(repo: FeatureRepo, table: FeatureTable) -> pl.DataFrame:
+    """Each entity's newest exported row within the TTL window ending at the newest snapshot."""
+    days = exported_days(repo.offline_dir, table)
+    if not days:
+        return pl.DataFrame(schema=table.schema)
+    newest = (
+        pl.scan_parquet(day_file(repo.offline_dir, table, days[-1]))
+        .select(pl.col(TIMESTAMP).max())
+        .collect()
+        .item()
+    )
+    ttl = repo.feature_view(table).ttl
+    start = newest - ttl if ttl else None
+    window = pl.col(TIMESTAMP) <= newest
+    if start is not None:
+        window &= pl.col(TIMESTAMP) >= start
+        days = [d for d in days if d >= (start - _DATE_SLACK).date()]
+    return (
+        pl.scan_parquet([day_file(repo.offline_dir, table, d) for d in days])
+        .filter(window)
+        .sort(TIMESTAMP)
+        .unique(subset=[table.join_key], keep="last", maintain_order=True)
+        .collect()
+    )
+
+
+def newer_than_online(store: FeatureStore, table: FeatureTable, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows at least as new as their entity's online value (or with none online)."""
+    if rows.is_empty():
+        return rows
+    probe = table.features[0].name
+    online = store.get_online_features(
+        features=[f"{table.view_name}:{probe}"],
+        entity_rows=[{table.join_key: key} for key in rows.get_column(table.join_key)],
+    ).to_dict(include_event_timestamps=True)
+    # Whole seconds, 0 when the entity is not online.
+    online_seconds = pl.Series(online[f"{probe}__ts"], dtype=pl.Int64())
+    row_seconds = rows.get_column(TIMESTAMP).dt.epoch("s")
+    return rows.filter(row_seconds >= online_seconds)
