@@ -169,13 +169,16 @@ def _print_summary(settings: Settings) -> int:
     quarantine = next((r for r in rows if r.table == "bronze/quarantine"), None)
     if quarantine and quarantine.detail:
         print(f"\nquarantined rows by source and reason:\n{quarantine.detail}")
+    _print_checks_and_lookup(settings)
     print(
         "\nwhere things are:\n"
         f"  landing files     {settings.landing_dir}\n"
         f"  Delta lake        {settings.lake_uri}   (read with polars.read_delta)\n"
         f"  ground truth      {settings.ground_truth_dir}\n"
         f"  Dagster instance  {ensure_dagster_home()}\n"
-        "\nnext: `make dev`, then open http://127.0.0.1:3000 (Assets → groups ingestion, staging)"
+        f"  Feast repository  {settings.feast_repo_dir}   (make feast)\n"
+        f"  Feast stores      {settings.feast_dir}\n"
+        "\nnext: `make dev`, then open http://127.0.0.1:3000 (Assets → the graph, by group)"
     )
     truth = Path(settings.ground_truth_dir) / "summary.json"
     if truth.exists():
@@ -185,6 +188,63 @@ def _print_summary(settings: Settings) -> int:
             f"oracle ROC-AUC {facts.get('oracle_roc_auc')}"
         )
     return 0
+
+
+def _print_checks_and_lookup(settings: Settings) -> None:
+    import dagster as dg
+    import polars as pl
+
+    from ml_platform.lib.features.catalog import CUSTOMER_DAILY, MERCHANT_DAILY
+    from ml_platform.lib.lake.delta import DeltaLake
+    from ml_platform.runner import check_statuses, ensure_dagster_home
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        statuses = check_statuses(settings, instance)
+    counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
+    print("\nasset checks: " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items()))
+    for name, status in statuses.items():
+        if status not in ("PASSED", "NOT_RUN"):
+            print(f"  {status.lower():<8} {name}")
+
+    lake = DeltaLake(settings.lake_uri)
+    if not (lake.exists(CUSTOMER_DAILY.name) and lake.exists(MERCHANT_DAILY.name)):
+        return
+    from ml_platform.lib.feature_store.lookup import sample_online_lookup
+    from ml_platform.lib.feature_store.store import feature_store
+
+    newest = lake.scan(CUSTOMER_DAILY.name).select(pl.col("feature_date").max()).collect().item()
+    customers = (
+        lake.scan(CUSTOMER_DAILY.name)
+        .filter(pl.col("feature_date") == newest, pl.col("tx_count_30d") > 0)
+        .select("customer_id")
+        .head(3)
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    merchants = (
+        lake.scan(MERCHANT_DAILY.name)
+        .filter(pl.col("feature_date") == newest)
+        .select("merchant_id")
+        .head(len(customers))
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    try:
+        sample = sample_online_lookup(feature_store(settings), customers, merchants)
+    except Exception as error:  # the summary must not fail because the store is not built
+        print(f"\nonline lookup unavailable: {error}")
+        return
+    with pl.Config(
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_cols=-1,
+        tbl_width_chars=120,
+    ):
+        print(f"\nsample online lookup (feature service fraud_detection, snapshot {newest}):")
+        print(sample)
 
 
 if __name__ == "__main__":  # pragma: no cover

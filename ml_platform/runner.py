@@ -121,3 +121,23 @@ def run_features(
     if not result.success:
         log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
     return RunOutcome(result.run_id, "features", f"{first}…{last}", result.success)
+
+
+def check_statuses(settings: Settings, instance: dg.DagsterInstance) -> dict[str, str]:
+    """Latest status of every asset check (``SUCCEEDED``, ``FAILED``, … or ``NOT_RUN``)."""
+    graph = build_definitions(settings).resolve_asset_graph()
+    keys = sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    statuses = {}
+    for key in keys:
+        record = latest.get(key)
+        if record is None:
+            statuses[f"{key.asset_key.to_user_string()}:{key.name}"] = "NOT_RUN"
+            continue
+        evaluation = record.event.asset_check_evaluation if record.event else None
+        if evaluation is not None:
+            status = "PASSED" if evaluation.passed else "FAILED"
+        else:
+            status = record.status.value
+        statuses[f"{key.asset_key.to_user_string()}:{key.name}"] = status
+    return statuses
