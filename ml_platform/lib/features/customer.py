@@ -97,7 +97,7 @@ def customer_daily_features(
         n = pl.col(f"n_{days}")
         features += [
             n.alias(f"tx_count_{days}d"),
-            (pl.col(f"cents_{days}") / 100.0).alias(f"amount_sum_{days}d"),
+            w.amount_from_cents(pl.col(f"cents_{days}")).alias(f"amount_sum_{days}d"),
             w.mean_from_cents(pl.col(f"cents_{days}"), n).alias(f"amount_mean_{days}d"),
             w.std_from_cents(pl.col(f"cents_{days}"), pl.col(f"squares_{days}"), n).alias(
                 f"amount_std_{days}d"
@@ -127,9 +127,7 @@ def customer_daily_features(
             pl.col(TIMESTAMP),
             pl.col(w.DAY).alias(FEATURE_DATE),
             *features,
-            ((pl.col(TIMESTAMP) - pl.col("last_seen")).dt.total_microseconds() / 86_400e6).alias(
-                "days_since_prev_tx"
-            ),
+            w.days_between(pl.col(TIMESTAMP), pl.col("last_seen")).alias("days_since_prev_tx"),
             (pl.col(w.DAY) - pl.col("signup_date") + pl.duration(days=1))
             .dt.total_days()
             .cast(pl.Float64)

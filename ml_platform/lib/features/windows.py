@@ -122,9 +122,20 @@ def squared_cents(amount: pl.Expr) -> pl.Expr:
     return cents(amount).cast(pl.Int128) ** 2
 
 
+# Results of float division are rounded: Polars may evaluate `x / c` with a different kernel
+# from one run to the next (1-ulp differences seen here), and a feature must be bit-identical
+# whether its day is computed alone or in a backfill. Six decimals is far below a cent.
+DECIMALS = 6
+
+
+def amount_from_cents(total_cents: pl.Expr) -> pl.Expr:
+    """A cent total as an amount (exactly representable to 2 decimals)."""
+    return (total_cents / 100.0).round(2)
+
+
 def mean_from_cents(total_cents: pl.Expr, count: pl.Expr) -> pl.Expr:
     """Mean amount from a cent total and a count (null for no rows)."""
-    return pl.when(count > 0).then(total_cents / count / 100.0).otherwise(None)
+    return pl.when(count > 0).then((total_cents / count / 100.0).round(DECIMALS)).otherwise(None)
 
 
 def std_from_cents(total_cents: pl.Expr, squares_cents: pl.Expr, count: pl.Expr) -> pl.Expr:
@@ -132,12 +143,18 @@ def std_from_cents(total_cents: pl.Expr, squares_cents: pl.Expr, count: pl.Expr)
     total = total_cents.cast(pl.Int128)
     numerator = (count.cast(pl.Int128) * squares_cents - total * total).cast(pl.Float64)
     variance = numerator / (count * (count - 1)).cast(pl.Float64)
-    return pl.when(count > 1).then(variance.clip(lower_bound=0).sqrt() / 100.0).otherwise(None)
+    std = (variance.clip(lower_bound=0).sqrt() / 100.0).round(DECIMALS)
+    return pl.when(count > 1).then(std).otherwise(None)
 
 
 def share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
     """``part / whole``, null when ``whole`` is 0."""
-    return pl.when(whole > 0).then(part / whole).otherwise(None)
+    return pl.when(whole > 0).then((part / whole).round(DECIMALS)).otherwise(None)
+
+
+def days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """Fractional days from ``earlier`` to ``later``."""
+    return ((later - earlier).dt.total_microseconds() / 86_400e6).round(DECIMALS)
 
 
 def snapshot_timestamp() -> pl.Expr:
