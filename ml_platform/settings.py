@@ -44,6 +44,14 @@ class Settings:
         landing_settle_seconds: A landing file must be unchanged this long before it is ingested.
         feast_repo_dir: The Feast repository (``feature_store.yaml``).
         feast_dir: Feast's registry, online store and offline Parquet exports live here.
+        mlflow_tracking_uri: MLflow tracking + registry store (``MLFLOW_TRACKING_URI`` wins).
+        mlflow_artifact_root: Where MLflow stores artifacts of the project's experiment.
+        model_name: Registered model name in the MLflow registry.
+        label_maturity_days: A transaction's label counts as known this many days after it.
+        decision_threshold: Score at or above which a transaction is flagged.
+        promotion_margin: ROC-AUC a challenger must gain over the champion to replace it.
+        champion_min_roc_auc: Quality floor the champion must stay above (asset check).
+        seed: Seed of every random choice in training.
     """
 
     data_dir: str
@@ -53,6 +61,14 @@ class Settings:
     partition_start: dt.date
     feast_repo_dir: str = str(PROJECT_ROOT / "feature_repo")
     feast_dir: str = str(PROJECT_ROOT / "data" / "feast")
+    mlflow_tracking_uri: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'mlflow' / 'mlflow.db'}"
+    mlflow_artifact_root: str = str(PROJECT_ROOT / "data" / "mlflow" / "artifacts")
+    model_name: str = "fraud_detector"
+    label_maturity_days: int = 30
+    decision_threshold: float = 0.5
+    promotion_margin: float = 0.002
+    champion_min_roc_auc: float = 0.80
+    seed: int = 42
     executor: str = "in_process"
     landing_settle_seconds: float = 5.0
 
@@ -70,6 +86,17 @@ class Settings:
             partition_start=dt.date.fromisoformat(_env("PARTITION_START", "2026-01-01")),
             feast_repo_dir=_resolve(_env("FEAST_REPO_DIR", "feature_repo")),
             feast_dir=_resolve(_env("FEAST_DIR", str(Path(data_dir) / "feast"))),
+            mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+            or f"sqlite:///{Path(data_dir) / 'mlflow' / 'mlflow.db'}",
+            mlflow_artifact_root=_resolve(
+                _env("MLFLOW_ARTIFACT_ROOT", str(Path(data_dir) / "mlflow" / "artifacts"))
+            ),
+            model_name=_env("MODEL_NAME", "fraud_detector"),
+            label_maturity_days=int(_env("LABEL_MATURITY_DAYS", "30")),
+            decision_threshold=float(_env("DECISION_THRESHOLD", "0.5")),
+            promotion_margin=float(_env("PROMOTION_MARGIN", "0.002")),
+            champion_min_roc_auc=float(_env("CHAMPION_MIN_ROC_AUC", "0.80")),
+            seed=int(_env("SEED", "42")),
             executor=_env("EXECUTOR", "in_process"),
             landing_settle_seconds=float(_env("LANDING_SETTLE_SECONDS", "5")),
         )

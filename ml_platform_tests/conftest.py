@@ -50,6 +50,8 @@ def settings(tmp_path: Path) -> Settings:
         ground_truth_dir=str(data / "ground_truth"),
         partition_start=dt.date(2026, 1, 1),
         feast_dir=str(data / "feast"),
+        mlflow_tracking_uri=f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
+        mlflow_artifact_root=str(data / "mlflow" / "artifacts"),
         landing_settle_seconds=5.0,
     )
 
