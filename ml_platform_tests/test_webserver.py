@@ -1,0 +1,118 @@
+"""The real dagster-webserver loads the code location and exposes the whole graph."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ml_platform.settings import PROJECT_ROOT
+from ml_platform_tests.test_definitions import EXPECTED_ASSETS, EXPECTED_CHECKS
+
+pytestmark = pytest.mark.e2e
+
+QUERY = """
+{
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name
+        locationOrLoadError {
+          __typename
+          ... on PythonError { message }
+          ... on RepositoryLocation {
+            repositories {
+              assetNodes { assetKey { path } groupName description }
+              jobs { name description }
+              sensors { name description }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_webserver_serves_every_asset_job_and_sensor(tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "webserver.log"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "ML_PLATFORM_DATA_DIR": str(tmp_path / "data"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),  # a file, not a pipe: a full pipe would stall the server
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError as error:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text()[-2000:]
+                    raise AssertionError(f"webserver did not start: {tail}") from error
+                time.sleep(0.5)
+        [entry] = _graphql(port, QUERY)["data"]["workspaceOrError"]["locationEntries"]
+        location = entry["locationOrLoadError"]
+        assert location["__typename"] == "RepositoryLocation", location.get("message")
+        [repository] = location["repositories"]
+        assets = {"/".join(n["assetKey"]["path"]): n for n in repository["assetNodes"]}
+        assert {k: n["groupName"] for k, n in assets.items()} == EXPECTED_ASSETS
+        assert all(n["description"] for n in assets.values())
+        assert {j["name"] for j in repository["jobs"]} >= {"ingestion_job", "feature_job"}
+        assert {s["name"] for s in repository["sensors"]} >= {"landing_sensor"}
+        assert all(s["description"] for s in repository["sensors"])
+        checks = _graphql(
+            port,
+            "{ assetNodes { assetKey { path } assetChecksOrError { "
+            "... on AssetChecks { checks { name description blocking } } } } }",
+        )["data"]["assetNodes"]
+        served = {
+            ("/".join(n["assetKey"]["path"]), c["name"])
+            for n in checks
+            for c in n["assetChecksOrError"].get("checks", [])
+        }
+        assert served == EXPECTED_CHECKS
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
