@@ -11,7 +11,7 @@ export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help demo test dev lint format ingest features feast summary clean-data clean
+.PHONY: help demo test dev lint format ingest features train score mlflow feast summary clean-data clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,16 @@ ingest: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## ingest new or changed
 
 features: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## build features + the Feast store for every day silver holds
 	$(BIN)/ml-platform features
+
+train: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## train a challenger (MLflow) and run the champion gate
+	$(BIN)/ml-platform train
+
+score: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## score every day with the champion
+	$(BIN)/ml-platform score
+
+MLFLOW_PORT ?= 5000
+mlflow: $(VENV)/.installed ## MLflow UI on the embedded store, http://127.0.0.1:$(MLFLOW_PORT)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 feast: $(VENV)/.installed ## run the feast CLI on feature_repo, e.g. make feast ARGS="feature-views list"
 	$(BIN)/feast -c feature_repo $(or $(ARGS),feature-views list)

@@ -32,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     features.set_defaults(handler=_features)
 
+    train = commands.add_parser(
+        "train", help="train a challenger, log it to MLflow, run the champion gate"
+    )
+    train.set_defaults(handler=_train)
+
+    score = commands.add_parser("score", help="score every day silver holds with the champion")
+    score.set_defaults(handler=_score)
+
     demo = commands.add_parser(
         "demo", help="simulate the default data (if the landing folder is empty) and run it all"
     )
@@ -49,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*currently in beta.*")
     # Feast flags on-demand views "experimental"; ours are measured and tested.
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental")
+    warnings.filterwarnings("ignore", message="The ``noload`` loader strategy is deprecated")
     return int(args.handler(args, Settings.from_env()) or 0)
 
 
@@ -131,23 +140,54 @@ def _features(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if outcome is None or outcome.success else 1
 
 
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    import dagster as dg
+
+    from ml_platform.runner import ensure_dagster_home, run_training
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_training(settings, instance, log=print)
+    return 0 if outcome.success else 1
+
+
+def _score(args: argparse.Namespace, settings: Settings) -> int:
+    import dagster as dg
+
+    from ml_platform.runner import ensure_dagster_home, run_scoring
+
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_scoring(settings, instance, log=print)
+    return 0 if outcome is None or outcome.success else 1
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     landing = Path(args.out or settings.landing_dir)
     has_files = any((landing / s).is_dir() and any((landing / s).iterdir()) for s in _SOURCES)
     if args.regenerate or not has_files:
-        print("== 1/4 simulating landing data")
+        print("== 1/6 simulating landing data")
         if _simulate(args, settings):
             return 2
     else:
-        print(f"== 1/4 landing files already in {landing} (use --regenerate to simulate again)")
-    print("== 2/4 ingesting: landing → bronze → silver")
-    status = _ingest(args, settings)
-    print("== 3/4 features: silver → daily customer and merchant snapshots → Feast")
-    step = time.perf_counter()
-    status = _features(args, settings) or status
-    print(f"   features built in {time.perf_counter() - step:.1f} s")
-    print("== 4/4 summary")
+        print(f"== 1/6 landing files already in {landing} (use --regenerate to simulate again)")
+    steps = [
+        ("2/6 ingesting: landing → bronze → silver", _ingest),
+        ("3/6 features: silver → daily customer and merchant snapshots → Feast", _features),
+        ("4/6 training: training set → LightGBM challenger (MLflow) → champion gate", _train),
+        ("5/6 scoring: every transaction scored by the champion", _score),
+    ]
+    status = 0
+    for title, handler in steps:
+        print(f"== {title}")
+        step = time.perf_counter()
+        failed = handler(args, settings)
+        print(f"   done in {time.perf_counter() - step:.1f} s" + (" (FAILED)" if failed else ""))
+        status = status or failed
+        if failed:
+            break
+    print("== 6/6 summary")
     _print_summary(settings)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
     return status
@@ -170,6 +210,7 @@ def _print_summary(settings: Settings) -> int:
     if quarantine and quarantine.detail:
         print(f"\nquarantined rows by source and reason:\n{quarantine.detail}")
     _print_checks_and_lookup(settings)
+    _print_model_summary(settings)
     print(
         "\nwhere things are:\n"
         f"  landing files     {settings.landing_dir}\n"
@@ -178,15 +219,9 @@ def _print_summary(settings: Settings) -> int:
         f"  Dagster instance  {ensure_dagster_home()}\n"
         f"  Feast repository  {settings.feast_repo_dir}   (make feast)\n"
         f"  Feast stores      {settings.feast_dir}\n"
+        f"  MLflow            {settings.mlflow_tracking_uri}   (make mlflow → http://127.0.0.1:5000)\n"
         "\nnext: `make dev`, then open http://127.0.0.1:3000 (Assets → the graph, by group)"
     )
-    truth = Path(settings.ground_truth_dir) / "summary.json"
-    if truth.exists():
-        facts = json.loads(truth.read_text())
-        print(
-            f"simulated data: fraud rate {facts.get('fraud_rate', 0):.2%}, "
-            f"oracle ROC-AUC {facts.get('oracle_roc_auc')}"
-        )
     return 0
 
 
@@ -245,6 +280,47 @@ def _print_checks_and_lookup(settings: Settings) -> None:
     ):
         print(f"\nsample online lookup (feature service fraud_detection, snapshot {newest}):")
         print(sample)
+
+
+def _print_model_summary(settings: Settings) -> None:
+    """Champion, its metrics against the simulator's oracle, and what it scored."""
+    import polars as pl
+
+    from ml_platform.lib.lake.delta import DeltaLake
+    from ml_platform.lib.training.registry import current_champion
+    from ml_platform.lib.training.tracking import configure
+
+    truth = Path(settings.ground_truth_dir) / "summary.json"
+    oracle = json.loads(truth.read_text()).get("oracle_roc_auc") if truth.exists() else None
+    if oracle is not None:
+        print(f"\nsimulated data: oracle ROC-AUC {oracle:.4f} (the ceiling any model can reach)")
+    if (
+        not settings.mlflow_tracking_uri.startswith("sqlite:///")
+        or not Path(settings.mlflow_tracking_uri.removeprefix("sqlite:///")).exists()
+    ):
+        return
+    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    version = current_champion(tracking, settings.model_name)
+    if version is None:
+        print("no champion model yet")
+        return
+    tags = tracking.client().get_model_version(settings.model_name, version).tags
+    auc = float(tags.get("test_roc_auc", "nan"))
+    ratio = f" = {auc / oracle:.1%} of the oracle" if oracle else ""
+    print(f"champion: {settings.model_name} v{version}, test ROC-AUC {auc:.4f}{ratio}")
+    print(f"  load it: mlflow.pyfunc.load_model('models:/{settings.model_name}@champion')")
+    lake = DeltaLake(settings.lake_uri)
+    if lake.exists("ml/transaction_scores"):
+        scored = (
+            lake.scan("ml/transaction_scores")
+            .select(pl.len().alias("rows"), pl.col("flagged").sum().alias("flagged"))
+            .collect()
+            .row(0, named=True)
+        )
+        share = scored["flagged"] / max(scored["rows"], 1)
+        print(
+            f"scored transactions: {scored['rows']:,}, flagged {scored['flagged']:,} ({share:.2%})"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,12 @@ computation behind it lives under ``lib/`` as plain Python over Polars and Delta
 
 import dagster as dg
 
-from ml_platform.defs.automation.jobs import feature_job, ingestion_job
+from ml_platform.defs.automation.jobs import (
+    feature_job,
+    ingestion_job,
+    scoring_job,
+    training_job,
+)
 from ml_platform.defs.feature_store.assets import feature_store_assets
 from ml_platform.defs.features.assets import feature_assets
 from ml_platform.defs.ingestion.assets import (
@@ -17,7 +22,9 @@ from ml_platform.defs.ingestion.assets import (
 )
 from ml_platform.defs.ingestion.sensors import landing_sensor
 from ml_platform.defs.resources import PlatformResource
+from ml_platform.defs.scoring.assets import scoring_assets
 from ml_platform.defs.staging.assets import silver_assets
+from ml_platform.defs.training.assets import training_assets
 from ml_platform.settings import Settings
 
 _EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
@@ -38,8 +45,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *silver_assets,
             *feature_assets,
             *feature_store_assets,
+            *training_assets,
+            *scoring_assets,
         ],
-        jobs=[ingestion_job, feature_job],
+        jobs=[ingestion_job, feature_job, training_job, scoring_job],
         sensors=[landing_sensor],
         resources={"platform": PlatformResource.from_settings(settings)},
         executor=_EXECUTORS[settings.executor],

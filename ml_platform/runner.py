@@ -101,13 +101,51 @@ def run_features(
     log: Callable[[str], None] = lambda _: None,
 ) -> RunOutcome | None:
     """Build features (and the feature store) for every day silver holds, in one run."""
+    return _run_over_silver_days(settings, instance, "feature_job", "features", log)
+
+
+def run_training(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+) -> RunOutcome:
+    """Train a challenger, log it to MLflow and run the champion gate, in one run."""
+    log("training: training set → LightGBM challenger → champion gate")
+    job = build_definitions(settings).resolve_job_def("training_job")
+    result = job.execute_in_process(
+        instance=instance,
+        tags={"ml_platform/trigger": "cli"},
+        run_config=_QUIET,
+        raise_on_error=False,
+    )
+    if not result.success:
+        log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
+    return RunOutcome(result.run_id, "training", "unpartitioned", result.success)
+
+
+def run_scoring(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+) -> RunOutcome | None:
+    """Score every day silver holds with the champion, in one run."""
+    return _run_over_silver_days(settings, instance, "scoring_job", "scores", log)
+
+
+def _run_over_silver_days(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    what: str,
+    log: Callable[[str], None],
+) -> RunOutcome | None:
     span = silver_date_range(settings)
     if span is None:
-        log("no silver transactions yet: nothing to build features from")
+        log(f"no silver transactions yet: no {what} to build")
         return None
     first, last = span
-    log(f"building features for {first}…{last} (one step per asset)")
-    job = build_definitions(settings).resolve_job_def("feature_job")
+    log(f"building {what} for {first}…{last} (one step per asset)")
+    job = build_definitions(settings).resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=instance,
         tags={
@@ -120,7 +158,7 @@ def run_features(
     )
     if not result.success:
         log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
-    return RunOutcome(result.run_id, "features", f"{first}…{last}", result.success)
+    return RunOutcome(result.run_id, what, f"{first}…{last}", result.success)
 
 
 def check_statuses(settings: Settings, instance: dg.DagsterInstance) -> dict[str, str]:

@@ -25,6 +25,10 @@ EXPECTED_ASSETS = {
     "features/merchant_daily": "features",
     "feature_store/registry": "feature_store",
     "feature_store/online_store": "feature_store",
+    "ml/training_set": "training",
+    "ml/fraud_model": "training",
+    "ml/champion": "training",
+    "ml/transaction_scores": "scoring",
 }
 EXPECTED_CHECKS = {
     ("bronze/transactions", "transactions_reconciled"),
@@ -35,6 +39,8 @@ EXPECTED_CHECKS = {
     ("silver/customers", "customers_schema_valid"),
     ("features/customer_daily", "customer_daily_schema_valid"),
     ("features/merchant_daily", "merchant_daily_schema_valid"),
+    ("ml/champion", "champion_roc_auc_above_floor"),
+    ("ml/transaction_scores", "transaction_scores_schema_valid"),
 }
 
 
@@ -60,7 +66,7 @@ def test_checks_sensors_and_jobs() -> None:
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
     sensor = definitions.resolve_sensor_def("landing_sensor")
     assert sensor.description and sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    for name in ("ingestion_job", "feature_job"):
+    for name in ("ingestion_job", "feature_job", "training_job", "scoring_job"):
         assert definitions.resolve_job_def(name).description
 
 
@@ -71,6 +77,7 @@ def test_event_date_assets_are_daily_with_single_run_backfills() -> None:
         "silver/transactions",
         "features/customer_daily",
         "features/merchant_daily",
+        "ml/transaction_scores",
     ):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key

@@ -21,6 +21,8 @@ class PlatformResource(dg.ConfigurableResource):
     ground_truth_dir: str
     feast_repo_dir: str
     feast_dir: str
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: str
     landing_settle_seconds: float = 5.0
 
     def lake(self) -> DeltaLake:
@@ -37,6 +39,8 @@ class PlatformResource(dg.ConfigurableResource):
             ground_truth_dir=settings.ground_truth_dir,
             feast_repo_dir=settings.feast_repo_dir,
             feast_dir=settings.feast_dir,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri,
+            mlflow_artifact_root=settings.mlflow_artifact_root,
             landing_settle_seconds=settings.landing_settle_seconds,
         )
 
@@ -51,5 +55,7 @@ class PlatformResource(dg.ConfigurableResource):
             ground_truth_dir=self.ground_truth_dir,
             feast_repo_dir=self.feast_repo_dir,
             feast_dir=self.feast_dir,
+            mlflow_tracking_uri=self.mlflow_tracking_uri,
+            mlflow_artifact_root=self.mlflow_artifact_root,
             landing_settle_seconds=self.landing_settle_seconds,
         )

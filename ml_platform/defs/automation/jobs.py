@@ -20,3 +20,18 @@ feature_job = dg.define_asset_job(
         "online store, for a range of days (one step per asset, however long the range)."
     ),
 )
+
+training_job = dg.define_asset_job(
+    "training_job",
+    selection=dg.AssetSelection.groups("training"),
+    description=(
+        "Retrain: point-in-time training set → LightGBM challenger in MLflow → champion gate "
+        "(promotes only a challenger better than the champion by the margin)."
+    ),
+)
+
+scoring_job = dg.define_asset_job(
+    "scoring_job",
+    selection=dg.AssetSelection.groups("scoring"),
+    description="Score a range of days' transactions with the champion model.",
+)

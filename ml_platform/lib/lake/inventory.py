@@ -17,6 +17,8 @@ TABLES = (
     "silver/customers",
     "features/customer_daily",
     "features/merchant_daily",
+    "ml/training_set",
+    "ml/transaction_scores",
 )
 
 

@@ -1,0 +1,123 @@
+"""Scoring group: every day's transactions scored by the champion, with the features it saw.
+
+Features come from the same Feast feature service, point-in-time retrieval and model-matrix
+preparation as training, so a transaction scored here gets exactly the inputs a training row
+for it would have had.
+"""
+
+import dagster as dg
+import numpy as np
+import pandera.polars as pa
+import polars as pl
+from pandera.engines.polars_engine import DateTime
+
+from ml_platform.defs.metadata import OWNERS, pandera_column_schema
+from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
+from ml_platform.defs.publishing import publish, schema_check
+from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.feature_store.retrieval import historical_features
+from ml_platform.lib.feature_store.store import feature_repo
+from ml_platform.lib.lake import predicates
+from ml_platform.lib.training.dataset import entity_frame
+from ml_platform.lib.training.matrix import MODEL_FEATURES
+from ml_platform.lib.training.model import score
+from ml_platform.lib.training.registry import CHAMPION, load_model, resolve_version
+from ml_platform.lib.training.tracking import configure
+
+SCORES_TABLE = "ml/transaction_scores"
+SCORES_KEY = dg.AssetKey(["ml", "transaction_scores"])
+# Day D's transactions use the feature snapshot of day D-1 (stamped at the end of D-1).
+PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+
+class TransactionScores(pa.DataFrameModel):
+    """One scored transaction per row (feature columns follow, unchecked here)."""
+
+    transaction_id: str = pa.Field(unique=True, description="Scored transaction.")
+    customer_id: int = pa.Field(description="Card holder.")
+    merchant_id: int = pa.Field(description="Merchant.")
+    event_timestamp: DateTime = pa.Field(
+        dtype_kwargs={"time_zone": "UTC", "time_unit": "us"}, description="Event time (UTC)."
+    )
+    event_date: pl.Date = pa.Field(description="Partition.")
+    score: float = pa.Field(in_range={"min_value": 0, "max_value": 1}, description="Fraud score.")
+    flagged: bool = pa.Field(description="score >= the decision threshold.")
+    model_version: str = pa.Field(description="Registry version of the champion that scored.")
+
+    class Config:
+        """Extra columns: the model's input features."""
+
+        strict = False
+
+
+@dg.asset(
+    key=SCORES_KEY,
+    group_name="scoring",
+    kinds={"lightgbm", "polars", "delta"},
+    owners=OWNERS,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    deps=[
+        dg.AssetDep(dg.AssetKey(["silver", "transactions"])),
+        dg.AssetDep(dg.AssetKey(["features", "customer_daily"]), partition_mapping=PREVIOUS_DAY),
+        dg.AssetDep(dg.AssetKey(["features", "merchant_daily"]), partition_mapping=PREVIOUS_DAY),
+        dg.AssetKey(["ml", "champion"]),
+    ],
+    check_specs=[schema_check("transaction_scores", SCORES_KEY, TransactionScores)],
+    metadata={"dagster/column_schema": pandera_column_schema(TransactionScores)},
+    description=(
+        "Every transaction of the day scored by the `champion` model: score, flag at the "
+        "decision threshold, model version, and the feature values the model saw (same "
+        "feature service, point-in-time retrieval and model matrix as training)."
+    ),
+)
+def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformResource):
+    """Score the day's transactions with the champion."""
+    settings = platform.settings()
+    start, end = window_dates(context)
+    lake = platform.lake()
+    transactions = (
+        lake.scan("silver/transactions")
+        .filter(pl.col("event_date").is_between(start, end, closed="left"))
+        .sort("event_timestamp", "transaction_id")
+        .collect()
+    )
+    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    version = resolve_version(tracking, settings.model_name, CHAMPION)
+    booster = load_model(tracking, settings.model_name, version)
+    features = historical_features(lake, entity_frame(transactions), feature_repo(settings))
+    scores = score(booster, features)
+    frame = features.select(
+        "transaction_id", "customer_id", "merchant_id", "event_timestamp", *MODEL_FEATURES
+    ).with_columns(
+        pl.col("event_timestamp").dt.date().alias("event_date"),
+        pl.Series("score", scores, dtype=pl.Float64),
+        pl.Series("flagged", scores >= settings.decision_threshold, dtype=pl.Boolean),
+        pl.lit(str(version)).alias("model_version"),
+    )
+    frame = frame.select(
+        *TransactionScores.to_schema().columns.keys(),
+        *[c for c in frame.columns if c not in TransactionScores.to_schema().columns],
+    )
+    flagged = int(frame.get_column("flagged").sum())
+    context.log.info(
+        f"scored {frame.height} transactions of [{start}, {end}) with v{version}: {flagged} flagged"
+    )
+    yield from publish(
+        platform,
+        SCORES_TABLE,
+        frame,
+        TransactionScores,
+        "transaction_scores_schema_valid",
+        predicates.date_range("event_date", start, end),
+        ["event_date"],
+        extra_metadata={
+            "model_version": str(version),
+            "flagged": flagged,
+            "alert_rate": round(flagged / max(frame.height, 1), 5),
+            "mean_score": float(np.mean(scores)) if scores.size else 0.0,
+        },
+    )
+
+
+scoring_assets = [transaction_scores]

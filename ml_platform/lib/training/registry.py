@@ -1,0 +1,356 @@
+"""MLflow: training runs, registered versions of the fraud model and their aliases.
+
+A training run logs everything needed to trust, monitor and reproduce a model, and registers
+it as a new version with alias ``challenger`` (MLflow 3: ``log_model(name=…)``, aliases, not
+stages). Aliases have no compare-and-set (FINDINGS.md), so ``promote`` moves ``champion``
+under a file lock, after re-reading the champion. Every function takes the ``Tracking`` of
+``tracking.configure`` and talks to that store only.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import mlflow.lightgbm
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+from mlflow.types import ColSpec, Schema, TensorSpec
+
+from ml_platform.lib.training import model as model_lib
+from ml_platform.lib.training.dataset import LABEL, TrainingSet
+from ml_platform.lib.training.gate import GateDecision
+from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
+from ml_platform.lib.training.metrics import calibration_summary, evaluate
+from ml_platform.lib.training.reference import REFERENCE_FILE, reference_distribution
+from ml_platform.lib.training.tracking import Tracking, error_code, file_lock, using
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+MODEL_ARTIFACT = "model"
+LINEAGE_FILE = "lineage.json"
+CALIBRATION_FILE = "calibration.json"
+IMPORTANCE_FILE = "feature_importance.json"
+IMPORTANCE_PLOT = "feature_importance.png"
+INPUT_EXAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A logged training run and the model version it registered.
+
+    Attributes:
+        run_id: MLflow run id.
+        experiment_id: MLflow experiment id.
+        model_name: Registered model name.
+        version: The new registered version (alias ``challenger``).
+        model_uri: ``models:/<name>/<version>``.
+        run_path: UI path of the run (``#/experiments/<id>/runs/<run_id>``).
+        run_url: Full UI address for a tracking server, else ``None``.
+        metrics: Everything logged as metrics (``validation_*``, ``test_*``, training facts).
+        lineage: What the model was built from (``lineage.json``).
+    """
+
+    run_id: str
+    experiment_id: str
+    model_name: str
+    version: str
+    model_uri: str
+    run_path: str
+    run_url: str | None
+    metrics: dict[str, float]
+    lineage: dict[str, Any]
+
+
+def log_training(
+    tracking: Tracking,
+    training_set: TrainingSet,
+    trained: model_lib.TrainedModel,
+    model_name: str,
+    code_version: str | None = None,
+    dagster_run_id: str | None = None,
+) -> TrainingRun:
+    """Log a trained model with everything needed to trust, monitor and reproduce it.
+
+    Logs, in one run of the experiment: parameters (LightGBM's, sampling, early stopping,
+    training set), metrics on the validation and test splits (ROC-AUC, PR-AUC, recall at 1 %
+    FPR, log loss, calibration error) and training facts, the calibration summary, feature
+    importance (plot and JSON), the reference distribution of every model feature on the
+    train split, the lineage (``lineage.json`` and ``lineage.*`` tags: Delta versions, feature
+    service, code version, Dagster run id, seed) and the model with its signature and an
+    input example. Registers it as a new version of ``model_name`` with alias
+    ``challenger``.
+
+    Args:
+        tracking: The configured store.
+        training_set: The set the model was trained on.
+        trained: The trained model.
+        model_name: Registered model name.
+        code_version: Version of the code that trained it (default: the package version).
+        dagster_run_id: The Dagster run that trained it, if any.
+
+    Returns:
+        The run, the new version and the logged metrics.
+    """
+    code_version = code_version or default_code_version()
+    train = training_set.split("train")
+    validation = training_set.split("validation")
+    test = training_set.split("test")
+    booster = trained.booster
+    scores = {
+        name: model_lib.score(booster, frame)
+        for name, frame in (("validation", validation), ("test", test))
+    }
+    labels = {"validation": _labels(validation), "test": _labels(test)}
+    metrics = {
+        f"{split}_{key}": value
+        for split in ("validation", "test")
+        for key, value in evaluate(labels[split], scores[split]).items()
+    }
+    metrics.update(
+        {
+            "train_seconds": trained.train_seconds,
+            "best_iteration": float(trained.best_iteration),
+            "train_rows_sampled": float(trained.train_rows),
+            "negative_sample_rate": trained.negative_sample_rate,
+        }
+    )
+    lineage = {
+        **training_set.lineage,
+        "seed": trained.params.get("seed"),
+        "params": trained.params,
+        "code_version": code_version,
+        "dagster_run_id": dagster_run_id,
+        "model_name": model_name,
+    }
+    tags = _lineage_tags(lineage)
+    test_matrix = model_matrix(test)
+    importance = _importance(booster)
+    with (
+        using(tracking),
+        mlflow.start_run(
+            experiment_id=tracking.experiment_id,
+            run_name=f"{model_name}-{lineage['as_of'][:10]}",
+            tags=tags,
+        ) as run,
+    ):
+        mlflow.log_params(_params(trained, lineage))
+        mlflow.log_dict(lineage, LINEAGE_FILE)
+        mlflow.log_dict(
+            {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")},
+            CALIBRATION_FILE,
+        )
+        mlflow.log_dict(reference_distribution(model_matrix(train)), REFERENCE_FILE)
+        mlflow.log_dict(importance, IMPORTANCE_FILE)
+        figure = _importance_figure(importance)
+        mlflow.log_figure(figure, IMPORTANCE_PLOT)
+        info = mlflow.lightgbm.log_model(
+            booster,
+            name=MODEL_ARTIFACT,
+            signature=_signature(),
+            input_example=test_matrix.head(INPUT_EXAMPLE_ROWS),
+            registered_model_name=model_name,
+            pip_requirements=_pip_requirements(),
+        )
+        mlflow.log_metrics(metrics, model_id=info.model_id)
+        run_id = run.info.run_id
+    version = str(info.registered_model_version)
+    client = tracking.client()
+    for key, value in {**tags, "test_roc_auc": str(metrics["test_roc_auc"])}.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    return TrainingRun(
+        run_id=run_id,
+        experiment_id=tracking.experiment_id,
+        model_name=model_name,
+        version=version,
+        model_uri=f"models:/{model_name}/{version}",
+        run_path=tracking.run_path(run_id),
+        run_url=tracking.run_url(run_id),
+        metrics=metrics,
+        lineage=lineage,
+    )
+
+
+def resolve_version(tracking: Tracking, name: str, alias_or_version: str | int) -> str:
+    """The version number an alias (or a version) designates.
+
+    Raises:
+        MlflowException: If the alias or version does not exist.
+    """
+    ref = str(alias_or_version)
+    client = tracking.client()
+    if ref.isdigit():
+        return str(client.get_model_version(name, ref).version)
+    return str(client.get_model_version_by_alias(name, ref).version)
+
+
+def load_model(tracking: Tracking, name: str, alias_or_version: str | int) -> lgb.Booster:
+    """Load a registered version (by number or alias) as a LightGBM booster."""
+    version = resolve_version(tracking, name, alias_or_version)
+    with using(tracking):
+        return mlflow.lightgbm.load_model(f"models:/{name}/{version}")
+
+
+def current_champion(tracking: Tracking, name: str) -> str | None:
+    """The version holding the ``champion`` alias, or ``None`` (no alias, or no model yet)."""
+    return model_aliases(tracking, name).get(CHAMPION)
+
+
+def model_aliases(tracking: Tracking, name: str) -> dict[str, str]:
+    """Every alias of a registered model and its version (empty if the model does not exist).
+
+    Read from the registered model itself: a missing alias is then an absent key, not an
+    error whose code differs between MLflow's stores.
+    """
+    try:
+        model = tracking.client().get_registered_model(name)
+    except MlflowException as error:
+        if error_code(error) == RESOURCE_DOES_NOT_EXIST:
+            return {}
+        raise
+    return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def recorded_lineage(tracking: Tracking, name: str, alias_or_version: str | int) -> dict[str, Any]:
+    """The lineage a registered version was logged with (``lineage.json`` of its run)."""
+    version = resolve_version(tracking, name, alias_or_version)
+    run_id = tracking.client().get_model_version(name, version).run_id
+    if not run_id:
+        raise ValueError(f"{name} version {version} has no training run")
+    with using(tracking):
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{LINEAGE_FILE}")
+
+
+def promote(tracking: Tracking, name: str, decision: GateDecision) -> str:
+    """Apply a gate decision to the registry, race-safely, and record it.
+
+    Under the promotion lock, the champion is read again: if it is no longer the one the
+    decision compared against, nothing moves (another promotion won; decide again).
+    Otherwise the ``champion`` alias moves to the challenger when the decision says so. The
+    decision, both scores and the outcome are tagged (``gate.*``) on the challenger's version
+    and on its training run.
+
+    Args:
+        tracking: The configured store.
+        name: Registered model name.
+        decision: The decision (with ``challenger_version`` and ``champion_version`` set).
+
+    Returns:
+        ``"promoted"``, ``"kept"`` (the champion stays) or ``"superseded"`` (the champion
+        changed since the decision).
+    """
+    if decision.challenger_version is None:
+        raise ValueError("the decision names no challenger version")
+    with file_lock(Path(tracking.lock_dir) / f"promote-{_safe(name)}.lock"):
+        champion = current_champion(tracking, name)
+        client = tracking.client()
+        if champion != decision.champion_version:
+            outcome = "superseded"
+        elif decision.promote:
+            client.set_registered_model_alias(name, CHAMPION, decision.challenger_version)
+            outcome = "promoted"
+        else:
+            outcome = "kept"
+        tags = {
+            **decision.tags(),
+            "gate.outcome": outcome,
+            "gate.decided_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        version = client.get_model_version(name, decision.challenger_version)
+        for key, value in tags.items():
+            client.set_model_version_tag(name, decision.challenger_version, key, value)
+            if version.run_id:
+                client.set_tag(version.run_id, key, value)
+    return outcome
+
+
+def default_code_version() -> str:
+    """The installed ``ml-platform`` package version (``unknown`` if not installed)."""
+    try:
+        return metadata.version("ml-platform")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _labels(frame: Any) -> np.ndarray:
+    return frame.get_column(LABEL).to_numpy()
+
+
+def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
+    tags = {
+        f"lineage.delta_version.{table}": str(version)
+        for table, version in lineage["delta_versions"].items()
+    }
+    for key in (
+        "feature_service",
+        "feature_service_fingerprint",
+        "code_version",
+        "dagster_run_id",
+        "seed",
+        "as_of",
+        "maturity_days",
+    ):
+        value = lineage.get(key)
+        tags[f"lineage.{key}"] = "none" if value is None else str(value)
+    return tags
+
+
+def _params(trained: model_lib.TrainedModel, lineage: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{f"lgbm.{key}": value for key, value in trained.params.items()},
+        "max_rounds": model_lib.MAX_ROUNDS,
+        "early_stopping_rounds": model_lib.EARLY_STOPPING_ROUNDS,
+        "negatives_per_positive": model_lib.NEGATIVES_PER_POSITIVE,
+        "as_of": lineage["as_of"],
+        "maturity_days": lineage["maturity_days"],
+        "splits": ",".join(str(s) for s in lineage["splits"]),
+        "features": len(MODEL_FEATURES),
+        **{f"rows.{split}": counts["rows"] for split, counts in lineage["rows"].items()},
+        **{f"fraud.{split}": counts["fraud"] for split, counts in lineage["rows"].items()},
+    }
+
+
+def _signature() -> ModelSignature:
+    # Every input is an optional double (model_matrix's contract): a served request may omit
+    # a feature or send null for it, exactly as retrieval yields nulls without history.
+    inputs = Schema([ColSpec("double", name, required=False) for name in MODEL_FEATURES])
+    outputs = Schema([TensorSpec(np.dtype("float64"), (-1,))])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _pip_requirements() -> list[str]:
+    # Explicit pins: MLflow's own inference imports the model in a subprocess (slow, noisy).
+    return [f"lightgbm=={lgb.__version__}", f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]
+
+
+def _importance(booster: lgb.Booster) -> dict[str, dict[str, float]]:
+    names = booster.feature_name()
+    gain = booster.feature_importance(importance_type="gain")
+    split = booster.feature_importance(importance_type="split")
+    ranked = sorted(zip(names, gain, split, strict=True), key=lambda r: (-r[1], r[0]))
+    return {name: {"gain": float(g), "split": float(s)} for name, g, s in ranked}
+
+
+def _importance_figure(importance: dict[str, dict[str, float]]) -> Figure:
+    names = list(importance)[::-1]  # largest on top
+    gains = [importance[n]["gain"] for n in names]
+    figure = Figure(figsize=(8, 0.28 * len(names) + 1.2))
+    axes = figure.subplots()
+    axes.barh(names, gains, color="#3b6ea8")
+    axes.set_xlabel("total gain")
+    axes.set_title("Feature importance (gain)")
+    axes.tick_params(axis="y", labelsize=7)
+    figure.tight_layout()
+    return figure

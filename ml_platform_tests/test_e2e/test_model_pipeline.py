@@ -1,0 +1,76 @@
+"""End to end: landing → features → training set → MLflow challenger → gate → batch scores."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.training.dataset import TrainingSet
+from ml_platform.lib.training.model import score
+from ml_platform.lib.training.registry import load_model, model_aliases
+from ml_platform.lib.training.tracking import configure
+from ml_platform.runner import run_features, run_ingestion, run_scoring, run_training
+from ml_platform.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = SimulationConfig(days=24, customers=700, merchants=120, seed=5)
+
+
+@pytest.fixture
+def trained(
+    settings: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    monkeypatch.setenv("ML_PLATFORM_LABEL_MATURITY_DAYS", "4")
+    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
+    for path in Path(settings.landing_dir).rglob("*.csv"):
+        stamp = path.stat().st_mtime - 3600
+        os.utime(path, (stamp, stamp))
+    assert all(o.success for o in run_ingestion(settings, instance))
+    assert run_features(settings, instance).success
+    assert run_training(settings, instance).success
+    return settings
+
+
+def _metadata(instance: dg.DagsterInstance, *key: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(list(key)))
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def test_train_register_gate_and_score(trained: Settings, instance: dg.DagsterInstance) -> None:
+    tracking = configure(trained.mlflow_tracking_uri, trained.mlflow_artifact_root)
+    assert model_aliases(tracking, trained.model_name) == {"challenger": "1", "champion": "1"}
+    first_gate = _metadata(instance, "ml", "champion")
+    assert first_gate["outcome"] == "promoted" and first_gate["champion_version"] == "1"
+    model = _metadata(instance, "ml", "fraud_model")
+    assert 0.5 < model["test_roc_auc"] <= 1.0
+
+    # Same data, same seed: an identical challenger is not better by the margin, so it is kept
+    # out; the champion alias does not move.
+    assert run_training(trained, instance).success
+    assert model_aliases(tracking, trained.model_name) == {"challenger": "2", "champion": "1"}
+    assert _metadata(instance, "ml", "champion")["outcome"] == "kept"
+
+    outcome = run_scoring(trained, instance)
+    assert outcome is not None and outcome.success
+    lake = DeltaLake(trained.lake_uri)
+    scores = lake.read("ml/transaction_scores")
+    assert scores.height == lake.read("silver/transactions").height
+    assert set(scores["model_version"].unique()) == {"1"}
+    assert scores["score"].is_between(0, 1).all()
+
+    # Parity: a training row scored by the batch path gets the model's training-time score.
+    training = TrainingSet(lake.read("ml/training_set"), lineage={})
+    test_rows = training.split("test")
+    booster = load_model(tracking, trained.model_name, "1")
+    expected = pl.DataFrame(
+        {"transaction_id": test_rows["transaction_id"], "expected": score(booster, test_rows)}
+    )
+    joined = expected.join(scores, on="transaction_id")
+    assert joined.height == test_rows.height
+    np.testing.assert_allclose(joined["score"], joined["expected"], rtol=0, atol=1e-12)
