@@ -9,6 +9,7 @@ when the challenger is better by the configured margin. The three steps share th
 
 import datetime as dt
 import json
+import subprocess
 
 import dagster as dg
 import polars as pl
@@ -23,6 +24,7 @@ from ml_platform.lib.training.model import train_model
 from ml_platform.lib.training.promotion import champion_gate
 from ml_platform.lib.training.registry import log_training
 from ml_platform.lib.training.tracking import configure
+from ml_platform.settings import PROJECT_ROOT
 
 GROUP = "training"
 REGISTRY_POOL = "model_registry"
@@ -31,6 +33,22 @@ TRAINING_SET_KEY = dg.AssetKey(["ml", "training_set"])
 MODEL_KEY = dg.AssetKey(["ml", "fraud_model"])
 CHAMPION_KEY = dg.AssetKey(["ml", "champion"])
 HEADLINE = ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "log_loss")
+
+
+def _code_version() -> str | None:
+    """The git commit of the code location when run from a checkout (else the package version)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"git:{commit}" if commit else None
 
 
 def _as_of(platform: PlatformResource) -> dt.datetime:
@@ -126,7 +144,12 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
     trained = train_model(built.split("train"), built.split("validation"), seed=settings.seed)
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     run = log_training(
-        tracking, built, trained, settings.model_name, dagster_run_id=context.run.run_id
+        tracking,
+        built,
+        trained,
+        settings.model_name,
+        code_version=_code_version(),
+        dagster_run_id=context.run.run_id,
     )
     context.log.info(
         f"registered {settings.model_name} v{run.version} (challenger): test ROC-AUC "

@@ -352,5 +352,6 @@ def _importance_figure(importance: dict[str, dict[str, float]]) -> Figure:
     axes.set_xlabel("total gain")
     axes.set_title("Feature importance (gain)")
     axes.tick_params(axis="y", labelsize=7)
+    axes.margins(y=0.01)
     figure.tight_layout()
     return figure
