@@ -18,6 +18,8 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 SMALL = ["--days", "3", "--customers", "200", "--merchants", "40", "--no-progress"]
+# Enough days and customers for matured labels of both classes in every split.
+DEMO = ["--days", "24", "--customers", "700", "--merchants", "120", "--seed", "5", "--no-progress"]
 
 
 def test_simulate_is_deterministic_and_honours_its_options(tmp_path: Path) -> None:
@@ -56,17 +58,21 @@ def test_demo_runs_end_to_end_and_can_be_rerun(
 ) -> None:
     monkeypatch.setenv("ML_PLATFORM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    assert main(["demo", *SMALL, "--defect-rate", "0.02"]) == 0
+    monkeypatch.setenv("ML_PLATFORM_LABEL_MATURITY_DAYS", "4")
+    assert main(["demo", *DEMO, "--defect-rate", "0.02"]) == 0
     out = capsys.readouterr().out
     assert "bronze/quarantine" in out and "silver/transactions" in out
+    assert "champion: fraud_detector v1" in out and "% of the oracle" in out
+    assert "scored transactions:" in out and "sample online lookup" in out
     assert (tmp_path / "dagster_home" / "dagster.yaml").exists()
     silver = pl.read_delta(str(tmp_path / "data" / "lake" / "silver" / "transactions"))
     quarantine = pl.read_delta(str(tmp_path / "data" / "lake" / "bronze" / "quarantine"))
     assert silver.height > 0 and quarantine.height > 0
 
-    assert main(["demo", *SMALL]) == 0  # safe to re-run: nothing new to ingest
+    assert main(["demo", *DEMO]) == 0  # safe to re-run: nothing new to ingest
     out = capsys.readouterr().out
     assert "landing files already in" in out and "no new or changed landing files" in out
+    assert "champion: fraud_detector v1" in out  # the identical retrain was not promoted
     assert pl.read_delta(str(tmp_path / "data" / "lake" / "silver" / "transactions")).height == (
         silver.height
     )
