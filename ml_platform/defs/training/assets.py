@@ -100,9 +100,18 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Build the time-split, point-in-time training set."""
     settings = platform.settings()
     as_of = _as_of(platform)
-    built = build_training_set(
-        platform.lake(), feature_repo(settings), as_of, settings.label_maturity_days
-    )
+    try:
+        built = build_training_set(
+            platform.lake(), feature_repo(settings), as_of, settings.label_maturity_days
+        )
+    except ValueError as error:
+        raise dg.Failure(
+            description=(
+                f"cannot build the training set as of {as_of:%Y-%m-%d}: {error}. Labels mature "
+                f"{settings.label_maturity_days} days after a transaction: land more days of "
+                "data, or lower ML_PLATFORM_LABEL_MATURITY_DAYS."
+            )
+        ) from error
     with LakeTransaction(platform.lake()) as tx:
         version = tx.replace(TRAINING_SET_TABLE, built.frame, None, built.frame.schema)
     counts = built.frame.group_by(SPLIT).agg(
