@@ -83,3 +83,15 @@ def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         yield instance
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_to_the_repository() -> Iterator[None]:
+    """Tests write only under tmp dirs: no MLflow store may appear in the checkout."""
+    from ml_platform.settings import PROJECT_ROOT
+
+    strays = [PROJECT_ROOT / "mlflow.db", PROJECT_ROOT / "mlruns", PROJECT_ROOT / "data" / "mlflow"]
+    before = {path for path in strays if path.exists()}
+    yield
+    created = [str(path) for path in strays if path.exists() and path not in before]
+    assert not created, f"tests wrote into the repository: {created}"

@@ -146,9 +146,19 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[Non
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @contextmanager
 def using(tracking: Tracking) -> Iterator[None]:
-    """Point MLflow's fluent API at ``tracking`` for the block, then restore it."""
+    """Point MLflow's fluent API at ``tracking`` for the block, then restore it.
+
+    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` (and the registry one) into
+    the process environment; those variables are restored exactly too, or a later
+    ``Settings.from_env()`` in the same process would pick up MLflow's default
+    (``sqlite:///mlflow.db`` in the working directory).
+    """
+    saved_env = {name: os.environ.get(name) for name in _URI_VARIABLES}
     previous_tracking = mlflow.get_tracking_uri()
     previous_registry = mlflow.get_registry_uri()
     mlflow.set_tracking_uri(tracking.tracking_uri)
@@ -158,6 +168,11 @@ def using(tracking: Tracking) -> Iterator[None]:
     finally:
         mlflow.set_tracking_uri(previous_tracking)
         mlflow.set_registry_uri(previous_registry)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _is_http(uri: str) -> bool:
