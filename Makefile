@@ -11,7 +11,7 @@ export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help demo test dev lint format ingest features train score mlflow feast summary clean-data clean
+.PHONY: help demo test dev lint format ingest features train score mlflow feast summary bench clean-data clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,11 @@ mlflow: $(VENV)/.installed ## MLflow UI on the embedded store, http://127.0.0.1:
 
 feast: $(VENV)/.installed ## run the feast CLI on feature_repo, e.g. make feast ARGS="feature-views list"
 	$(BIN)/feast -c feature_repo $(or $(ARGS),feature-views list)
+
+bench: $(VENV)/.installed ## benchmarks vs baselines: medium, then large (BENCH_SCALE=small: ~3 min look)
+	@for scale in $(or $(BENCH_SCALE),medium large); do \
+		BENCH_SCALE=$$scale $(BIN)/python -m benchmarks.run || exit 1; \
+	done
 
 summary: $(VENV)/.installed ## print what the lake holds
 	$(BIN)/ml-platform summary
