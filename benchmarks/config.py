@@ -120,17 +120,7 @@ def paths_for(scale: Scale) -> Paths:
 
 def bench_settings(root: Path, **overrides: Any) -> Settings:
     """Platform settings rooted at ``root`` (same layout as the defaults under ``data/``)."""
-    settings = Settings(
-        data_dir=str(root),
-        landing_dir=str(root / "landing"),
-        lake_uri=str(root / "lake"),
-        ground_truth_dir=str(root / "ground_truth"),
-        partition_start=PARTITION_START,
-        feast_dir=str(root / "feast"),
-        mlflow_tracking_uri=f"sqlite:///{root / 'mlflow' / 'mlflow.db'}",
-        mlflow_artifact_root=str(root / "mlflow" / "artifacts"),
-    )
-    return dataclasses.replace(settings, **overrides)
+    return Settings.under(root, **{"partition_start": PARTITION_START, **overrides})
 
 
 def _tree_hash(folders: list[Path]) -> str:

@@ -9,10 +9,12 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _ENV_PREFIX = "ML_PLATFORM_"
+DEFAULT_PARTITION_START = dt.date(2026, 1, 1)
 
 
 def _env(name: str, default: str) -> str:
@@ -73,6 +75,27 @@ class Settings:
     landing_settle_seconds: float = 5.0
 
     @classmethod
+    def under(cls, data_dir: str | Path, **overrides: Any) -> "Settings":
+        """Every location in the default layout under ``data_dir`` (sandboxes, tests, benchmarks).
+
+        Args:
+            data_dir: The root that ``landing/``, ``lake/``, ``feast/``, ``mlflow/`` … go under.
+            **overrides: Any other field, e.g. ``partition_start``.
+        """
+        data = Path(data_dir)
+        values: dict[str, Any] = {
+            "data_dir": str(data),
+            "landing_dir": str(data / "landing"),
+            "lake_uri": str(data / "lake"),
+            "ground_truth_dir": str(data / "ground_truth"),
+            "partition_start": DEFAULT_PARTITION_START,
+            "feast_dir": str(data / "feast"),
+            "mlflow_tracking_uri": f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
+            "mlflow_artifact_root": str(data / "mlflow" / "artifacts"),
+        }
+        return cls(**{**values, **overrides})
+
+    @classmethod
     def from_env(cls) -> "Settings":
         """Read the settings from ``ML_PLATFORM_*`` environment variables, with defaults."""
         data_dir = _resolve(_env("DATA_DIR", "data"))
@@ -83,7 +106,9 @@ class Settings:
             ground_truth_dir=_resolve(
                 _env("GROUND_TRUTH_DIR", str(Path(data_dir) / "ground_truth"))
             ),
-            partition_start=dt.date.fromisoformat(_env("PARTITION_START", "2026-01-01")),
+            partition_start=dt.date.fromisoformat(
+                _env("PARTITION_START", DEFAULT_PARTITION_START.isoformat())
+            ),
             feast_repo_dir=_resolve(_env("FEAST_REPO_DIR", "feature_repo")),
             feast_dir=_resolve(_env("FEAST_DIR", str(Path(data_dir) / "feast"))),
             mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", "").strip()

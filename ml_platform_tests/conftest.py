@@ -42,18 +42,7 @@ def write_landing(landing: Path, relpath: str, text: str, age_seconds: float = 3
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings rooted in a fresh temporary data folder."""
-    data = tmp_path / "data"
-    return Settings(
-        data_dir=str(data),
-        landing_dir=str(data / "landing"),
-        lake_uri=str(data / "lake"),
-        ground_truth_dir=str(data / "ground_truth"),
-        partition_start=dt.date(2026, 1, 1),
-        feast_dir=str(data / "feast"),
-        mlflow_tracking_uri=f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
-        mlflow_artifact_root=str(data / "mlflow" / "artifacts"),
-        landing_settle_seconds=5.0,
-    )
+    return Settings.under(tmp_path / "data", landing_settle_seconds=5.0)
 
 
 @pytest.fixture

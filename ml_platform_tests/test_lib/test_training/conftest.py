@@ -47,17 +47,7 @@ class SimulatedLake:
 
 
 def settings_under(root: Path) -> Settings:
-    data = root / "data"
-    return Settings(
-        data_dir=str(data),
-        landing_dir=str(data / "landing"),
-        lake_uri=str(data / "lake"),
-        ground_truth_dir=str(data / "ground_truth"),
-        partition_start=CONFIG.start,
-        feast_dir=str(data / "feast"),
-        mlflow_tracking_uri=f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
-        mlflow_artifact_root=str(data / "mlflow" / "artifacts"),
-    )
+    return Settings.under(root / "data", partition_start=CONFIG.start)
 
 
 @pytest.fixture(scope="session")
