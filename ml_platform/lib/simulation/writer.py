@@ -11,23 +11,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml_platform.lib.ingestion.sources import CHARGEBACKS, TRANSACTIONS
 from ml_platform.lib.simulation import catalog
 from ml_platform.lib.simulation.transactions import KIND_NAMES
 
 TIMESTAMP = pl.Datetime("us", "UTC")
-TRANSACTION_SCHEMA = pl.Schema(
-    {
-        "transaction_id": pl.String,
-        "customer_id": pl.Int64,
-        "merchant_id": pl.Int64,
-        "amount": pl.Float64,
-        "merchant_category": pl.String,
-        "channel": pl.String,
-        "country": pl.String,
-        "event_timestamp": TIMESTAMP,
-    }
-)
-CHARGEBACK_SCHEMA = pl.Schema({"transaction_id": pl.String, "reported_at": TIMESTAMP})
+# The landing contract is the ingestion's source declaration: the simulator writes exactly it.
+TRANSACTION_SCHEMA = TRANSACTIONS.schema
+CHARGEBACK_SCHEMA = CHARGEBACKS.schema
 CUSTOMER_SCHEMA = pl.Schema(
     {
         "customer_id": pl.Int64,

@@ -9,6 +9,7 @@ import pytest
 
 from ml_platform.lib.feature_store.definitions import build_feature_repo
 from ml_platform.lib.features.catalog import FEATURE_DATE, FEATURE_TABLES, TIMESTAMP
+from ml_platform.lib.ingestion.sources import TRANSACTIONS as TRANSACTION_SOURCE
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.training.dataset import (
     LABEL,
@@ -28,16 +29,7 @@ from ml_platform_tests.test_lib.test_training.conftest import MATURITY_DAYS, Sim
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 3, 1, tzinfo=UTC)  # cutoff = 2026-01-30 00:00 with 30 days
-TX_SCHEMA = {
-    "transaction_id": pl.String,
-    "customer_id": pl.Int64,
-    "merchant_id": pl.Int64,
-    "amount": pl.Float64,
-    "merchant_category": pl.String,
-    "channel": pl.String,
-    "country": pl.String,
-    TIMESTAMP: pl.Datetime("us", "UTC"),
-}
+TX_SCHEMA = TRANSACTION_SOURCE.schema
 LABEL_SCHEMA = {
     "transaction_id": pl.String,
     "is_fraud": pl.Boolean,
