@@ -11,7 +11,7 @@ export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help demo test dev lint format ingest features train score mlflow feast summary bench clean-data clean
+.PHONY: help demo drift-demo test dev lint format ingest features train score mlflow feast summary bench clean-data clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ bench: $(VENV)/.installed ## benchmarks vs baselines: medium, then large (BENCH_
 	@for scale in $(or $(BENCH_SCALE),medium large); do \
 		BENCH_SCALE=$$scale $(BIN)/python -m benchmarks.run || exit 1; \
 	done
+
+drift-demo: $(VENV)/.installed ## play a drift scenario day by day: detection, retraining request, gate decision
+	$(BIN)/ml-platform drift-demo
 
 summary: $(VENV)/.installed ## print what the lake holds
 	$(BIN)/ml-platform summary

@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.set_defaults(handler=_demo)
 
+    drift = commands.add_parser(
+        "drift-demo",
+        help="play a drift scenario day by day: detection, retraining request, gate decision",
+    )
+    drift.add_argument("--scenario", default="amount_inflation", help="simulator drift scenario")
+    drift.set_defaults(handler=_drift_demo)
+
     summary = commands.add_parser("summary", help="print what the lake holds")
     summary.set_defaults(handler=lambda args, settings: _print_summary(settings))
 
@@ -162,21 +169,40 @@ def _score(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if outcome is None or outcome.success else 1
 
 
+def _monitor(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    import dagster as dg
+
+    from ml_platform.runner import ensure_dagster_home, run_monitoring, silver_date_range
+
+    span = silver_date_range(settings)
+    if span is None:
+        print("no silver transactions yet: nothing to monitor")
+        return 0
+    first = max(span[0], span[1] - dt.timedelta(days=MONITORED_DAYS - 1))
+    ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_monitoring(settings, instance, log=print, first=first, last=span[1])
+    return 0 if outcome is None or outcome.success else 1
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     landing = Path(args.out or settings.landing_dir)
     has_files = any((landing / s).is_dir() and any((landing / s).iterdir()) for s in _SOURCES)
     if args.regenerate or not has_files:
-        print("== 1/6 simulating landing data")
+        print("== 1/7 simulating landing data")
         if _simulate(args, settings):
             return 2
     else:
-        print(f"== 1/6 landing files already in {landing} (use --regenerate to simulate again)")
+        print(f"== 1/7 landing files already in {landing} (use --regenerate to simulate again)")
     steps = [
-        ("2/6 ingesting: landing → bronze → silver", _ingest),
-        ("3/6 features: silver → daily customer and merchant snapshots → Feast", _features),
-        ("4/6 training: training set → LightGBM challenger (MLflow) → champion gate", _train),
-        ("5/6 scoring: every transaction scored by the champion", _score),
+        ("2/7 ingesting: landing → bronze → silver", _ingest),
+        ("3/7 features: silver → daily customer and merchant snapshots → Feast", _features),
+        ("4/7 training: training set → LightGBM challenger (MLflow) → champion gate", _train),
+        ("5/7 scoring: every transaction scored by the champion", _score),
+        (f"6/7 monitoring: drift and performance reports, last {MONITORED_DAYS} days", _monitor),
     ]
     status = 0
     for title, handler in steps:
@@ -187,10 +213,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         status = status or failed
         if failed:
             break
-    print("== 6/6 summary")
+    print("== 7/7 summary")
     _print_summary(settings)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
     return status
+
+
+MONITORED_DAYS = 7
 
 
 def _print_summary(settings: Settings) -> int:
@@ -211,6 +240,7 @@ def _print_summary(settings: Settings) -> int:
         print(f"\nquarantined rows by source and reason:\n{quarantine.detail}")
     _print_checks_and_lookup(settings)
     _print_model_summary(settings)
+    _print_monitoring_summary(settings)
     print(
         "\nwhere things are:\n"
         f"  landing files     {settings.landing_dir}\n"
@@ -220,6 +250,7 @@ def _print_summary(settings: Settings) -> int:
         f"  Feast repository  {settings.feast_repo_dir}   (make feast)\n"
         f"  Feast stores      {settings.feast_dir}\n"
         f"  MLflow            {settings.mlflow_tracking_uri}   (make mlflow → http://127.0.0.1:5000)\n"
+        f"  reports (HTML)    {settings.reports_dir}   (open in a browser)\n"
         "\nnext: `make dev`, then open http://127.0.0.1:3000 (Assets → the graph, by group)"
     )
     return 0
@@ -321,6 +352,44 @@ def _print_model_summary(settings: Settings) -> None:
         print(
             f"scored transactions: {scored['rows']:,}, flagged {scored['flagged']:,} ({share:.2%})"
         )
+
+
+def _print_monitoring_summary(settings: Settings) -> None:
+    """The newest drift and performance reports."""
+    import polars as pl
+
+    from ml_platform.lib.lake.delta import DeltaLake
+
+    lake = DeltaLake(settings.lake_uri)
+    if lake.exists("monitoring/feature_drift"):
+        drift = lake.read("monitoring/feature_drift")
+        newest = drift.get_column("event_date").max()
+        day = drift.filter(pl.col("event_date") == newest, pl.col("kind") != "score")
+        judged = day.filter(pl.col("judged"))
+        worst = day.sort("psi", descending=True).row(0, named=True)
+        verdict = (
+            f"{judged.get_column('drifted').sum()} of {judged.height} features drifted"
+            if judged.height
+            else f"not judged: {worst['reason']}"
+        )
+        print(
+            f"drift {newest}: {verdict}; worst PSI {worst['psi']:.3f} ({worst['feature']}); "
+            f"report {Path(settings.reports_dir) / 'feature_drift' / f'{newest}.html'}"
+        )
+    if lake.exists("monitoring/model_performance"):
+        row = lake.read("monitoring/model_performance").sort("report_date").row(-1, named=True)
+        auc = row["window_roc_auc"]
+        print(
+            f"performance reported {row['report_date']} on {row['cohort_date']} (matured): "
+            f"trailing ROC-AUC {auc if auc is None else round(auc, 4)}, "
+            f"alert rate {row['window_alert_rate'] or 0:.2%}, degraded={row['degraded']}"
+        )
+
+
+def _drift_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ml_platform.drift_demo import play
+
+    return play(settings, args.scenario)
 
 
 if __name__ == "__main__":  # pragma: no cover

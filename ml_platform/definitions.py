@@ -7,10 +7,17 @@ computation behind it lives under ``lib/`` as plain Python over Polars and Delta
 import dagster as dg
 
 from ml_platform.defs.automation.jobs import (
+    daily_job,
     feature_job,
     ingestion_job,
+    monitoring_job,
     scoring_job,
     training_job,
+)
+from ml_platform.defs.automation.schedules import (
+    automation_sensor,
+    daily_schedule,
+    training_schedule,
 )
 from ml_platform.defs.feature_store.assets import feature_store_assets
 from ml_platform.defs.features.assets import feature_assets
@@ -21,6 +28,8 @@ from ml_platform.defs.ingestion.assets import (
     quarantine_spec,
 )
 from ml_platform.defs.ingestion.sensors import landing_sensor
+from ml_platform.defs.monitoring.assets import build_monitoring_assets
+from ml_platform.defs.monitoring.sensors import retraining_sensor
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.defs.scoring.assets import scoring_assets
 from ml_platform.defs.staging.assets import silver_assets
@@ -47,9 +56,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *feature_store_assets,
             *training_assets,
             *scoring_assets,
+            *build_monitoring_assets(settings),
         ],
-        jobs=[ingestion_job, feature_job, training_job, scoring_job],
-        sensors=[landing_sensor],
+        jobs=[ingestion_job, feature_job, training_job, scoring_job, monitoring_job, daily_job],
+        schedules=[daily_schedule, training_schedule],
+        sensors=[
+            landing_sensor,
+            retraining_sensor,
+            automation_sensor(settings.automation_interval_seconds),
+        ],
         resources={"platform": PlatformResource.from_settings(settings)},
         executor=_EXECUTORS[settings.executor],
     )

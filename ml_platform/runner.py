@@ -99,9 +99,11 @@ def run_features(
     settings: Settings,
     instance: dg.DagsterInstance,
     log: Callable[[str], None] = lambda _: None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
 ) -> RunOutcome | None:
     """Build features (and the feature store) for every day silver holds, in one run."""
-    return _run_over_silver_days(settings, instance, "feature_job", "features", log)
+    return _run_over_silver_days(settings, instance, "feature_job", "features", log, first, last)
 
 
 def run_training(
@@ -127,9 +129,11 @@ def run_scoring(
     settings: Settings,
     instance: dg.DagsterInstance,
     log: Callable[[str], None] = lambda _: None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
 ) -> RunOutcome | None:
     """Score every day silver holds with the champion, in one run."""
-    return _run_over_silver_days(settings, instance, "scoring_job", "scores", log)
+    return _run_over_silver_days(settings, instance, "scoring_job", "scores", log, first, last)
 
 
 def _run_over_silver_days(
@@ -138,12 +142,14 @@ def _run_over_silver_days(
     job_name: str,
     what: str,
     log: Callable[[str], None],
+    first: dt.date | None = None,
+    last: dt.date | None = None,
 ) -> RunOutcome | None:
     span = silver_date_range(settings)
     if span is None:
         log(f"no silver transactions yet: no {what} to build")
         return None
-    first, last = span
+    first, last = first or span[0], last or span[1]
     log(f"building {what} for {first}…{last} (one step per asset)")
     job = build_definitions(settings).resolve_job_def(job_name)
     result = job.execute_in_process(
@@ -179,3 +185,71 @@ def check_statuses(settings: Settings, instance: dg.DagsterInstance) -> dict[str
             status = record.status.value
         statuses[f"{key.asset_key.to_user_string()}:{key.name}"] = status
     return statuses
+
+
+def run_monitoring(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> RunOutcome | None:
+    """Drift and performance reports for every day silver holds (or ``first``…``last``)."""
+    return _run_over_silver_days(settings, instance, "monitoring_job", "reports", log, first, last)
+
+
+@dataclass(frozen=True)
+class RetrainTick:
+    """One evaluation of the retraining sensor, and the run it launched (if any)."""
+
+    requested: bool
+    message: str
+    cursor: str | None
+    run: RunOutcome | None = None
+    tags: dict[str, str] | None = None
+
+
+def tick_retraining_sensor(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    cursor: str | None,
+    log: Callable[[str], None] = lambda _: None,
+) -> RetrainTick:
+    """Evaluate ``retraining_sensor`` once and execute the retraining it requests in-process.
+
+    The run carries the sensor's run key and name, exactly like a run the daemon launches,
+    so a daemon started later (``make dev``) does not request the same retraining again.
+    """
+    from ml_platform.defs.monitoring.sensors import retraining_sensor
+    from ml_platform.defs.resources import PlatformResource
+
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        sensor_name=retraining_sensor.name,
+        resources={"platform": PlatformResource.from_settings(settings)},
+    )
+    result = retraining_sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return RetrainTick(False, result.skip_message or "", cursor)
+    request = result.run_requests[0]
+    already = instance.get_run_records(
+        dg.RunsFilter(tags={"dagster/run_key": request.run_key or ""}), limit=1
+    )
+    if already:
+        return RetrainTick(False, f"run key {request.run_key} already used", result.cursor)
+    reason = request.tags.get("ml_platform/retrain_reason", "")
+    log(f"retraining requested by retraining_sensor: {reason}")
+    job = build_definitions(settings).resolve_job_def("training_job")
+    run = job.execute_in_process(
+        instance=instance,
+        tags={
+            **request.tags,
+            "dagster/run_key": request.run_key or "",
+            "dagster/sensor_name": retraining_sensor.name,
+        },
+        run_config=_QUIET,
+        raise_on_error=False,
+    )
+    outcome = RunOutcome(run.run_id, "retraining", "unpartitioned", run.success)
+    return RetrainTick(True, reason, result.cursor, outcome, dict(request.tags))

@@ -54,6 +54,18 @@ class Settings:
         promotion_margin: ROC-AUC a challenger must gain over the champion to replace it.
         champion_min_roc_auc: Quality floor the champion must stay above (asset check).
         seed: Seed of every random choice in training.
+        reports_dir: Where the monitoring reports (HTML) are written.
+        drift_psi_threshold: PSI of a numeric feature (reference bins) that counts as drift.
+        drift_ks_threshold: Kolmogorov-Smirnov statistic of a numeric feature that counts as drift.
+        drift_categorical_threshold: Jensen-Shannon distance of a categorical feature that counts.
+        drift_score_psi_threshold: PSI of the score distribution that counts as drift.
+        drift_min_importance: Share of the model's total gain a feature needs for its drift to
+            request retraining (drift of unimportant features is reported, not acted on).
+        performance_window_days: Matured days pooled for the trailing performance figures.
+        performance_margin: ROC-AUC drop below the champion's validation ROC-AUC (trailing
+            window, matured labels) that requests retraining.
+        retrain_cooldown_days: Data days after a retraining request during which no other is made.
+        automation_interval_seconds: How often the automation sensor evaluates conditions.
     """
 
     data_dir: str
@@ -73,6 +85,16 @@ class Settings:
     seed: int = 42
     executor: str = "in_process"
     landing_settle_seconds: float = 5.0
+    reports_dir: str = str(PROJECT_ROOT / "data" / "reports")
+    drift_psi_threshold: float = 0.1
+    drift_ks_threshold: float = 0.1
+    drift_categorical_threshold: float = 0.1
+    drift_score_psi_threshold: float = 0.1
+    drift_min_importance: float = 0.01
+    performance_window_days: int = 7
+    performance_margin: float = 0.03
+    retrain_cooldown_days: int = 7
+    automation_interval_seconds: int = 30
 
     @classmethod
     def under(cls, data_dir: str | Path, **overrides: Any) -> "Settings":
@@ -92,6 +114,7 @@ class Settings:
             "feast_dir": str(data / "feast"),
             "mlflow_tracking_uri": f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
             "mlflow_artifact_root": str(data / "mlflow" / "artifacts"),
+            "reports_dir": str(data / "reports"),
         }
         return cls(**{**values, **overrides})
 
@@ -124,4 +147,14 @@ class Settings:
             seed=int(_env("SEED", "42")),
             executor=_env("EXECUTOR", "in_process"),
             landing_settle_seconds=float(_env("LANDING_SETTLE_SECONDS", "5")),
+            reports_dir=_resolve(_env("REPORTS_DIR", str(Path(data_dir) / "reports"))),
+            drift_psi_threshold=float(_env("DRIFT_PSI_THRESHOLD", "0.1")),
+            drift_ks_threshold=float(_env("DRIFT_KS_THRESHOLD", "0.1")),
+            drift_categorical_threshold=float(_env("DRIFT_CATEGORICAL_THRESHOLD", "0.1")),
+            drift_score_psi_threshold=float(_env("DRIFT_SCORE_PSI_THRESHOLD", "0.1")),
+            drift_min_importance=float(_env("DRIFT_MIN_IMPORTANCE", "0.01")),
+            performance_window_days=int(_env("PERFORMANCE_WINDOW_DAYS", "7")),
+            performance_margin=float(_env("PERFORMANCE_MARGIN", "0.03")),
+            retrain_cooldown_days=int(_env("RETRAIN_COOLDOWN_DAYS", "7")),
+            automation_interval_seconds=int(_env("AUTOMATION_INTERVAL_SECONDS", "30")),
         )

@@ -29,6 +29,8 @@ EXPECTED_ASSETS = {
     "ml/fraud_model": "training",
     "ml/champion": "training",
     "ml/transaction_scores": "scoring",
+    "monitoring/feature_drift": "monitoring",
+    "monitoring/model_performance": "monitoring",
 }
 EXPECTED_CHECKS = {
     ("bronze/transactions", "transactions_reconciled"),
@@ -41,6 +43,32 @@ EXPECTED_CHECKS = {
     ("features/merchant_daily", "merchant_daily_schema_valid"),
     ("ml/champion", "champion_roc_auc_above_floor"),
     ("ml/transaction_scores", "transaction_scores_schema_valid"),
+    ("monitoring/feature_drift", "feature_drift_schema_valid"),
+    ("monitoring/model_performance", "model_performance_schema_valid"),
+}
+# What runs on its own in a fresh instance, and what is there to switch on.
+EXPECTED_SENSORS = {
+    "landing_sensor": dg.DefaultSensorStatus.RUNNING,
+    "automation_sensor": dg.DefaultSensorStatus.RUNNING,
+    "retraining_sensor": dg.DefaultSensorStatus.RUNNING,
+}
+EXPECTED_SCHEDULES = {
+    "daily_schedule": (dg.DefaultScheduleStatus.STOPPED, "0 6 * * *"),
+    "training_schedule": (dg.DefaultScheduleStatus.RUNNING, "0 3 * * 1"),
+}
+# Assets that bring themselves up to date (declarative automation); the rest are launched by
+# the landing sensor (bronze), the retraining sensor / schedule (training) or by hand.
+AUTOMATED = {
+    "silver/transactions",
+    "silver/labels",
+    "silver/customers",
+    "features/customer_daily",
+    "features/merchant_daily",
+    "feature_store/registry",
+    "feature_store/online_store",
+    "ml/transaction_scores",
+    "monitoring/feature_drift",
+    "monitoring/model_performance",
 }
 
 
@@ -64,10 +92,31 @@ def test_checks_sensors_and_jobs() -> None:
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
-    sensor = definitions.resolve_sensor_def("landing_sensor")
-    assert sensor.description and sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    for name in ("ingestion_job", "feature_job", "training_job", "scoring_job"):
+    sensors = {s.name: s for s in definitions.sensors or []}
+    assert {name: s.default_status for name, s in sensors.items()} == EXPECTED_SENSORS
+    assert all(s.description for s in sensors.values())
+    schedules = {s.name: s for s in definitions.schedules or []}
+    assert {
+        name: (s.default_status, s.cron_schedule) for name, s in schedules.items()
+    } == EXPECTED_SCHEDULES
+    assert all(s.description for s in schedules.values())
+    for name in (
+        "ingestion_job",
+        "feature_job",
+        "training_job",
+        "scoring_job",
+        "monitoring_job",
+        "daily_job",
+    ):
         assert definitions.resolve_job_def(name).description
+
+
+def test_downstream_assets_are_automated_and_history_is_not_rescored() -> None:
+    nodes = _graph(defs())
+    automated = {k for k, n in nodes.items() if n.automation_condition is not None}
+    assert automated == AUTOMATED
+    scores = str(nodes["ml/transaction_scores"].automation_condition)
+    assert "ml', 'champion" in scores.replace('"', "'")  # a new champion is ignored
 
 
 def test_event_date_assets_are_daily_with_single_run_backfills() -> None:
@@ -78,6 +127,8 @@ def test_event_date_assets_are_daily_with_single_run_backfills() -> None:
         "features/customer_daily",
         "features/merchant_daily",
         "ml/transaction_scores",
+        "monitoring/feature_drift",
+        "monitoring/model_performance",
     ):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key

@@ -1,5 +1,6 @@
 """End to end: landing → features → training set → MLflow challenger → gate → batch scores."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -23,10 +24,8 @@ CONFIG = SimulationConfig(days=24, customers=700, merchants=120, seed=5)
 
 
 @pytest.fixture
-def trained(
-    settings: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("ML_PLATFORM_LABEL_MATURITY_DAYS", "4")
+def trained(settings: Settings, instance: dg.DagsterInstance) -> Settings:
+    settings = dataclasses.replace(settings, label_maturity_days=4)
     simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
     for path in Path(settings.landing_dir).rglob("*.csv"):
         stamp = path.stat().st_mtime - 3600

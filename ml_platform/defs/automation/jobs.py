@@ -35,3 +35,21 @@ scoring_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("scoring"),
     description="Score a range of days' transactions with the champion model.",
 )
+
+monitoring_job = dg.define_asset_job(
+    "monitoring_job",
+    selection=dg.AssetSelection.groups("monitoring"),
+    description=(
+        "Drift reports (each scored day vs the scoring model's training reference) and matured "
+        "performance reports for a range of days."
+    ),
+)
+
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.groups("features", "feature_store", "scoring", "monitoring"),
+    description=(
+        "One day end to end after ingestion: features → Feast registry and online store → "
+        "scores → drift and performance reports (what `daily_schedule` launches)."
+    ),
+)

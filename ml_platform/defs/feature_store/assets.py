@@ -12,6 +12,7 @@ import time
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs.automation.conditions import on_definitions_change, on_new_data
 from ml_platform.defs.metadata import OWNERS, markdown_preview
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.feature_store import store as feast_store
@@ -47,6 +48,7 @@ def _definitions_version() -> str:
     owners=OWNERS,
     pool=FEAST_POOL,
     code_version=_definitions_version(),
+    automation_condition=on_definitions_change(),
     description=(
         "The Feast registry: entities `customer` and `merchant`, the feature views "
         "`customer_daily` and `merchant_daily` (sources: Parquet exports of the feature "
@@ -87,6 +89,12 @@ def feast_registry(context: dg.AssetExecutionContext, platform: PlatformResource
         dg.AssetKey(["features", "customer_daily"]),
         dg.AssetKey(["features", "merchant_daily"]),
     ],
+    automation_condition=on_new_data(
+        allow_missing=[
+            dg.AssetKey(["features", "customer_daily"]),
+            dg.AssetKey(["features", "merchant_daily"]),
+        ]
+    ),
     description=(
         "The Feast online store (SQLite): the newest snapshot of every customer and merchant, "
         "for online lookups. Only entities whose newest snapshot is newer than what the store "

@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
@@ -89,6 +90,8 @@ def _published(
         SILVER["customers"],
         SILVER["labels"],
     ],
+    # Late labels and customer updates reach the next day's features, not history.
+    automation_condition=on_new_data(ignore=[SILVER["customers"], SILVER["labels"]]),
     check_specs=[
         schema_check("customer_daily", dg.AssetKey(["features", "customer_daily"]), CustomerDaily)
     ],
@@ -124,6 +127,7 @@ def customer_daily(context: dg.AssetExecutionContext, platform: PlatformResource
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     deps=[dg.AssetDep(SILVER["transactions"], partition_mapping=LOOKBACK), SILVER["labels"]],
+    automation_condition=on_new_data(ignore=[SILVER["labels"]]),
     check_specs=[
         schema_check("merchant_daily", dg.AssetKey(["features", "merchant_daily"]), MerchantDaily)
     ],

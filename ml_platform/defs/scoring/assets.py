@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
+from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
@@ -63,6 +64,8 @@ class TransactionScores(pa.DataFrameModel):
         dg.AssetDep(dg.AssetKey(["features", "merchant_daily"]), partition_mapping=PREVIOUS_DAY),
         dg.AssetKey(["ml", "champion"]),
     ],
+    # A new champion scores the days that come, it does not rescore history.
+    automation_condition=on_new_data(ignore=[dg.AssetKey(["ml", "champion"])]),
     check_specs=[schema_check("transaction_scores", SCORES_KEY, TransactionScores)],
     metadata={"dagster/column_schema": pandera_column_schema(TransactionScores)},
     description=(

@@ -7,6 +7,7 @@ Each silver asset validates its frame with a Pandera model before writing it (se
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
@@ -27,6 +28,7 @@ BRONZE = {
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
     deps=[dg.AssetDep(BRONZE["transactions"])],
+    automation_condition=on_new_data(),
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     check_specs=[
@@ -69,6 +71,7 @@ def silver_transactions(context: dg.AssetExecutionContext, platform: PlatformRes
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
     deps=[BRONZE["chargebacks"], dg.AssetKey(["silver", "transactions"])],
+    automation_condition=on_new_data(allow_missing=[dg.AssetKey(["silver", "transactions"])]),
     check_specs=[schema_check("labels", dg.AssetKey(["silver", "labels"]), schemas.SilverLabels)],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverLabels)},
 )
@@ -104,6 +107,7 @@ def silver_labels(context: dg.AssetExecutionContext, platform: PlatformResource)
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
     deps=[BRONZE["customers"]],
+    automation_condition=on_new_data(),
     check_specs=[
         schema_check("customers", dg.AssetKey(["silver", "customers"]), schemas.SilverCustomers)
     ],

@@ -2,14 +2,20 @@
 
 Computed on the model matrix of the train split (the population the model learnt from) and
 logged with the model as JSON. Numeric features: quantile bin edges and the share of values
-in each bin; categorical features: the share of each category; both: the share of nulls.
-``feature_proportions`` bins new values exactly as the reference was binned, so a monitor
-compares like with like (e.g. a population stability index per feature).
+in each bin, plus the empirical CDF at the percentiles; categorical features: the share of
+each category; both: the share of nulls. ``feature_proportions`` bins new values exactly as the
+reference was binned, so a monitor compares like with like (e.g. a population stability index
+per feature); the CDF supports a Kolmogorov–Smirnov statistic without the training rows.
 
 Bins of a numeric feature with interior edges ``e_1 < … < e_k``: ``(-inf, e_1)``,
 ``[e_1, e_2)``, …, ``[e_k, +inf)``; ``k + 1`` proportions over the non-null values. Edges are
 the distinct deciles, taken as observed values (no interpolation), so a feature with few
 distinct values (a count, a 0/1 flag) gets fewer bins whose edges are its own values.
+
+CDF of a numeric feature: ``values`` are the distinct percentiles (0th to 100th, observed
+values, so the minimum and the maximum are included) and ``shares[i]`` is the exact share of
+non-null values ``<= values[i]`` (the last share is 1). Format 2 added the CDF; format 1 files
+are refused.
 """
 
 import json
@@ -21,8 +27,9 @@ import pandas as pd
 
 from ml_platform.lib.training.matrix import CATEGORICAL_FEATURES
 
-REFERENCE_FORMAT = 1
+REFERENCE_FORMAT = 2
 REFERENCE_BINS = 10
+CDF_POINTS = 101  # percentiles 0, 1, …, 100
 REFERENCE_FILE = "reference_distribution.json"
 
 
@@ -39,8 +46,9 @@ def reference_distribution(
         bins: Quantile bins of numeric columns (before merging equal edges).
 
     Returns:
-        ``{"format": 1, "rows": n, "bins": bins, "features": {name: spec}}`` where a numeric
-        ``spec`` is ``{"type": "numeric", "null_share", "edges", "proportions"}`` and a
+        ``{"format": 2, "rows": n, "bins": bins, "features": {name: spec}}`` where a numeric
+        ``spec`` is ``{"type": "numeric", "null_share", "edges", "proportions", "cdf"}``
+        (``cdf`` = ``{"values": [...], "shares": [...]}``, see ``numeric_reference``) and a
         categorical one ``{"type": "categorical", "null_share", "proportions": {code: share}}``
         (codes as strings, JSON keys). JSON-serialisable as is.
     """
@@ -58,6 +66,22 @@ def _null_share(values: np.ndarray) -> float:
     return float(np.isnan(values).mean()) if values.size else 0.0
 
 
+def numeric_reference(values: np.ndarray, bins: int = REFERENCE_BINS) -> dict[str, Any]:
+    """Describe one numeric variable as a reference feature spec (e.g. the model's scores).
+
+    Args:
+        values: The variable's values (``NaN`` = null); converted to ``float64``.
+        bins: Quantile bins (before merging equal edges).
+
+    Returns:
+        ``{"type": "numeric", "null_share", "edges", "proportions", "cdf"}``, the same spec
+        ``reference_distribution`` gives a numeric column: ``cdf`` is ``{"values", "shares"}``,
+        the exact share of non-null values ``<=`` each distinct percentile. ``edges``,
+        ``proportions`` and both ``cdf`` lists are empty when no value is present.
+    """
+    return _numeric_spec(np.asarray(values, dtype=np.float64).ravel(), bins)
+
+
 def _numeric_spec(values: np.ndarray, bins: int) -> dict[str, Any]:
     present = values[~np.isnan(values)]
     if present.size == 0:
@@ -65,9 +89,19 @@ def _numeric_spec(values: np.ndarray, bins: int) -> dict[str, Any]:
     else:
         quantiles = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1], method="higher")
         edges = [float(e) for e in np.unique(quantiles)]
-    spec = {"type": "numeric", "null_share": _null_share(values), "edges": edges}
+    spec: dict[str, Any] = {"type": "numeric", "null_share": _null_share(values), "edges": edges}
     spec["proportions"] = _bin_shares(present, edges) if present.size else []
+    spec["cdf"] = _cdf(present)
     return spec
+
+
+def _cdf(present: np.ndarray) -> dict[str, list[float]]:
+    if present.size == 0:
+        return {"values": [], "shares": []}
+    ordered = np.sort(present)
+    points = np.unique(np.quantile(ordered, np.linspace(0, 1, CDF_POINTS), method="higher"))
+    shares = np.searchsorted(ordered, points, side="right") / ordered.size
+    return {"values": [float(v) for v in points], "shares": [float(s) for s in shares]}
 
 
 def _bin_shares(present: np.ndarray, edges: list[float]) -> list[float]:
@@ -94,7 +128,8 @@ def feature_proportions(spec: dict[str, Any], values: np.ndarray) -> dict[str, A
     """Describe new values of one feature in the reference's own bins or categories.
 
     Args:
-        spec: One entry of ``reference_distribution(...)["features"]``.
+        spec: One entry of ``reference_distribution(...)["features"]`` (or a
+            ``numeric_reference`` spec).
         values: The feature's new values (``NaN`` = null), e.g. a model-matrix column.
 
     Returns:
@@ -124,7 +159,8 @@ def load_reference(path: str | Path) -> dict[str, Any]:
     """Read a reference distribution written by ``save_reference``.
 
     Raises:
-        ValueError: If the file is not a reference distribution of a known format.
+        ValueError: If the file is not a reference distribution of the current format
+            (``REFERENCE_FORMAT``; older formats lack the CDF).
     """
     reference = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(reference, dict) or reference.get("format") != REFERENCE_FORMAT:

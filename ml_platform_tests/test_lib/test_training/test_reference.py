@@ -1,4 +1,4 @@
-"""The reference distribution: quantile bins, category shares, null shares, JSON round trip."""
+"""The reference distribution: quantile bins, CDF, category shares, null shares, JSON round trip."""
 
 import json
 
@@ -9,8 +9,10 @@ import pytest
 from ml_platform.lib.training.dataset import TrainingSet
 from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
 from ml_platform.lib.training.reference import (
+    REFERENCE_FORMAT,
     feature_proportions,
     load_reference,
+    numeric_reference,
     reference_distribution,
     save_reference,
 )
@@ -25,6 +27,12 @@ def test_numeric_feature_gets_decile_edges_and_equal_shares() -> None:
     assert spec["edges"] == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0]
     assert spec["proportions"] == pytest.approx([0.1] * 10)
     assert reference["rows"] == 125
+    assert reference["format"] == REFERENCE_FORMAT == 2
+    # the 101 percentiles give the 100 values 0 .. 99 (method="higher": percentiles 99 and 100
+    # both give 99); the share <= 0 is 1 of 100 non-null values
+    assert spec["cdf"]["values"] == [float(v) for v in range(100)]
+    assert spec["cdf"]["shares"][-1] == 1.0
+    assert spec["cdf"]["shares"][0] == pytest.approx(0.01)
 
 
 def test_ties_merge_bins() -> None:
@@ -51,7 +59,37 @@ def test_all_null_feature() -> None:
         "null_share": 1.0,
         "edges": [],
         "proportions": [],
+        "cdf": {"values": [], "shares": []},
     }
+
+
+def test_cdf_is_exact_at_the_distinct_percentiles() -> None:
+    values = np.r_[np.zeros(60), np.ones(30), np.full(10, 5.0), [np.nan] * 7]
+    spec = reference_distribution(pd.DataFrame({"x": values}), categorical=())["features"]["x"]
+    assert spec["cdf"] == {"values": [0.0, 1.0, 5.0], "shares": [0.6, 0.9, 1.0]}
+
+
+def test_cdf_matches_the_empirical_cdf_of_random_values() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.lognormal(size=1_003)
+    cdf = numeric_reference(values)["cdf"]
+    points = np.asarray(cdf["values"])
+    assert len(points) == 101  # continuous values: every percentile distinct
+    assert np.all(np.diff(points) > 0)
+    assert points[0] == values.min() and points[-1] == values.max()
+    expected = [(values <= v).mean() for v in points]
+    assert cdf["shares"] == expected  # exact, not approximate
+    assert np.all(np.diff(cdf["shares"]) > 0) and cdf["shares"][-1] == 1.0
+
+
+def test_numeric_reference_is_the_numeric_spec_of_reference_distribution() -> None:
+    rng = np.random.default_rng(3)
+    scores = np.r_[rng.beta(1, 20, size=500), [np.nan]]
+    from_frame = reference_distribution(pd.DataFrame({"s": scores}), categorical=())
+    assert numeric_reference(scores) == from_frame["features"]["s"]
+    assert numeric_reference(scores, bins=4)["proportions"] == pytest.approx([0.25] * 4, abs=0.01)
+    empty = numeric_reference(np.array([]))
+    assert empty["cdf"] == {"values": [], "shares": []} and empty["null_share"] == 0.0
 
 
 def test_new_values_are_binned_like_the_reference() -> None:
@@ -75,8 +113,14 @@ def test_reference_of_the_training_matrix_round_trips_through_json(
         shares = spec["proportions"]
         total = sum(shares.values()) if isinstance(shares, dict) else sum(shares)
         assert total == pytest.approx(1.0) or (spec["null_share"] == 1.0 and total == 0)
+        if spec["type"] == "numeric" and spec["null_share"] < 1.0:
+            assert spec["cdf"]["shares"][-1] == 1.0
+            assert spec["cdf"]["values"] == sorted(set(spec["cdf"]["values"]))
     path = save_reference(reference, tmp_path / "reference.json")
     assert load_reference(path) == json.loads(json.dumps(reference))
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="not a reference"):
         load_reference(tmp_path / "other.json")
+    (tmp_path / "format1.json").write_text(json.dumps({**reference, "format": 1}))
+    with pytest.raises(ValueError, match="not a reference"):
+        load_reference(tmp_path / "format1.json")

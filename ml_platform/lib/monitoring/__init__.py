@@ -1,0 +1,1 @@
+"""Monitoring the deployed model: drift from its training reference, and its performance."""
