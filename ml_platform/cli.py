@@ -125,66 +125,48 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+def _run(runner: str, settings: Settings, **kwargs: object) -> int:
+    """Run ``ml_platform.runner.<runner>`` against the instance in ``DAGSTER_HOME``.
+
+    Returns:
+        0 when every run it executed succeeded (or there was nothing to run), else 1.
+    """
     import dagster as dg
 
-    from ml_platform.runner import ensure_dagster_home, run_ingestion
+    from ml_platform import runner as runners
 
-    ensure_dagster_home()
+    runners.ensure_dagster_home()
     with dg.DagsterInstance.get() as instance:
-        outcomes = run_ingestion(settings, instance, log=print)
-    return 0 if all(o.success for o in outcomes) else 1
+        outcome = getattr(runners, runner)(settings, instance, log=print, **kwargs)
+    outcomes = outcome if isinstance(outcome, list) else [outcome]
+    return 0 if all(o is None or o.success for o in outcomes) else 1
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    return _run("run_ingestion", settings)
 
 
 def _features(args: argparse.Namespace, settings: Settings) -> int:
-    import dagster as dg
-
-    from ml_platform.runner import ensure_dagster_home, run_features
-
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_features(settings, instance, log=print)
-    return 0 if outcome is None or outcome.success else 1
+    return _run("run_features", settings)
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
-    import dagster as dg
-
-    from ml_platform.runner import ensure_dagster_home, run_training
-
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_training(settings, instance, log=print)
-    return 0 if outcome.success else 1
+    return _run("run_training", settings)
 
 
 def _score(args: argparse.Namespace, settings: Settings) -> int:
-    import dagster as dg
-
-    from ml_platform.runner import ensure_dagster_home, run_scoring
-
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_scoring(settings, instance, log=print)
-    return 0 if outcome is None or outcome.success else 1
+    return _run("run_scoring", settings)
 
 
 def _monitor(args: argparse.Namespace, settings: Settings) -> int:
-    import datetime as dt
-
-    import dagster as dg
-
-    from ml_platform.runner import ensure_dagster_home, run_monitoring, silver_date_range
+    from ml_platform.runner import silver_date_range
 
     span = silver_date_range(settings)
     if span is None:
         print("no silver transactions yet: nothing to monitor")
         return 0
     first = max(span[0], span[1] - dt.timedelta(days=MONITORED_DAYS - 1))
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        outcome = run_monitoring(settings, instance, log=print, first=first, last=span[1])
-    return 0 if outcome is None or outcome.success else 1
+    return _run("run_monitoring", settings, first=first, last=span[1])
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

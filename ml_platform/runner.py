@@ -17,6 +17,8 @@ import polars as pl
 
 from ml_platform.definitions import build_definitions
 from ml_platform.defs.ingestion.sensors import is_partition_date, run_request
+from ml_platform.defs.monitoring.sensors import retraining_sensor
+from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.ingestion.planning import plan_runs, scan_landing
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.settings import PROJECT_ROOT, Settings
@@ -60,7 +62,6 @@ def run_ingestion(
         log("no new or changed landing files")
         return []
     runs = plan_runs(scan, is_partition_date, dt.datetime.now(dt.UTC).date())
-    job = build_definitions(settings).resolve_job_def("ingestion_job")
     outcomes = []
     for planned in runs:
         request = run_request(planned)
@@ -68,17 +69,43 @@ def run_ingestion(
             f"{planned.first_date}…{planned.last_date}" if planned.first_date else "unpartitioned"
         )
         log(f"ingesting {planned.source}: {len(planned.files)} file(s), {span}")
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=list(request.asset_selection or []),
-            tags={**request.tags, "ml_platform/trigger": "cli"},
-            run_config=_QUIET,
-            raise_on_error=False,
+        outcomes.append(
+            _execute(
+                settings,
+                instance,
+                "ingestion_job",
+                {**request.tags, "ml_platform/trigger": "cli"},
+                log,
+                planned.source,
+                span,
+                asset_selection=list(request.asset_selection or []),
+            )
         )
-        outcomes.append(RunOutcome(result.run_id, planned.source, span, result.success))
-        if not result.success:
-            log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
     return outcomes
+
+
+def _execute(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    tags: dict[str, str],
+    log: Callable[[str], None],
+    source: str,
+    partitions: str,
+    asset_selection: list[dg.AssetKey] | None = None,
+) -> RunOutcome:
+    """Execute a job of the code location in-process, recorded in ``instance``."""
+    job = build_definitions(settings).resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=instance,
+        asset_selection=asset_selection,
+        tags=tags,
+        run_config=_QUIET,
+        raise_on_error=False,
+    )
+    if not result.success:
+        log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
+    return RunOutcome(result.run_id, source, partitions, result.success)
 
 
 def silver_date_range(settings: Settings) -> tuple[dt.date, dt.date] | None:
@@ -113,16 +140,15 @@ def run_training(
 ) -> RunOutcome:
     """Train a challenger, log it to MLflow and run the champion gate, in one run."""
     log("training: training set → LightGBM challenger → champion gate")
-    job = build_definitions(settings).resolve_job_def("training_job")
-    result = job.execute_in_process(
-        instance=instance,
-        tags={"ml_platform/trigger": "cli"},
-        run_config=_QUIET,
-        raise_on_error=False,
+    return _execute(
+        settings,
+        instance,
+        "training_job",
+        {"ml_platform/trigger": "cli"},
+        log,
+        "training",
+        "unpartitioned",
     )
-    if not result.success:
-        log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
-    return RunOutcome(result.run_id, "training", "unpartitioned", result.success)
 
 
 def run_scoring(
@@ -134,6 +160,17 @@ def run_scoring(
 ) -> RunOutcome | None:
     """Score every day silver holds with the champion, in one run."""
     return _run_over_silver_days(settings, instance, "scoring_job", "scores", log, first, last)
+
+
+def run_monitoring(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> RunOutcome | None:
+    """Drift and performance reports for every day silver holds (or ``first``…``last``)."""
+    return _run_over_silver_days(settings, instance, "monitoring_job", "reports", log, first, last)
 
 
 def _run_over_silver_days(
@@ -151,20 +188,12 @@ def _run_over_silver_days(
         return None
     first, last = first or span[0], last or span[1]
     log(f"building {what} for {first}…{last} (one step per asset)")
-    job = build_definitions(settings).resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-            "ml_platform/trigger": "cli",
-        },
-        run_config=_QUIET,
-        raise_on_error=False,
-    )
-    if not result.success:
-        log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
-    return RunOutcome(result.run_id, what, f"{first}…{last}", result.success)
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+        "ml_platform/trigger": "cli",
+    }
+    return _execute(settings, instance, job_name, tags, log, what, f"{first}…{last}")
 
 
 def check_statuses(settings: Settings, instance: dg.DagsterInstance) -> dict[str, str]:
@@ -185,17 +214,6 @@ def check_statuses(settings: Settings, instance: dg.DagsterInstance) -> dict[str
             status = record.status.value
         statuses[f"{key.asset_key.to_user_string()}:{key.name}"] = status
     return statuses
-
-
-def run_monitoring(
-    settings: Settings,
-    instance: dg.DagsterInstance,
-    log: Callable[[str], None] = lambda _: None,
-    first: dt.date | None = None,
-    last: dt.date | None = None,
-) -> RunOutcome | None:
-    """Drift and performance reports for every day silver holds (or ``first``…``last``)."""
-    return _run_over_silver_days(settings, instance, "monitoring_job", "reports", log, first, last)
 
 
 @dataclass(frozen=True)
@@ -220,9 +238,6 @@ def tick_retraining_sensor(
     The run carries the sensor's run key and name, exactly like a run the daemon launches,
     so a daemon started later (``make dev``) does not request the same retraining again.
     """
-    from ml_platform.defs.monitoring.sensors import retraining_sensor
-    from ml_platform.defs.resources import PlatformResource
-
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
@@ -240,16 +255,18 @@ def tick_retraining_sensor(
         return RetrainTick(False, f"run key {request.run_key} already used", result.cursor)
     reason = request.tags.get("ml_platform/retrain_reason", "")
     log(f"retraining requested by retraining_sensor: {reason}")
-    job = build_definitions(settings).resolve_job_def("training_job")
-    run = job.execute_in_process(
-        instance=instance,
-        tags={
-            **request.tags,
-            "dagster/run_key": request.run_key or "",
-            "dagster/sensor_name": retraining_sensor.name,
-        },
-        run_config=_QUIET,
-        raise_on_error=False,
+    tags = {
+        **request.tags,
+        "dagster/run_key": request.run_key or "",
+        "dagster/sensor_name": retraining_sensor.name,
+    }
+    outcome = _execute(
+        settings,
+        instance,
+        "training_job",
+        tags,
+        log,
+        "retraining",
+        "unpartitioned",
     )
-    outcome = RunOutcome(run.run_id, "retraining", "unpartitioned", run.success)
     return RetrainTick(True, reason, result.cursor, outcome, dict(request.tags))

@@ -5,6 +5,7 @@ configuration at all. Production is the same code with different environment var
 (see the README's "Configuration" table); nothing here is read anywhere else.
 """
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _typed(name: str, default: Any) -> Any:
+    """``ML_PLATFORM_<NAME>`` parsed as the type of ``default`` (``default`` when unset)."""
+    raw = _env(name.upper(), "")
+    return type(default)(raw) if raw else default
+
+
 def _resolve(path: str) -> str:
     """Resolve a relative filesystem path against the project root; leave URIs alone."""
     if "://" in path:
@@ -30,6 +37,20 @@ def _resolve(path: str) -> str:
     if not candidate.is_absolute():
         candidate = PROJECT_ROOT / candidate
     return str(candidate)
+
+
+# Paths (relative ones resolve against the project root), each read from ML_PLATFORM_<NAME>.
+_LOCATIONS = (
+    "landing_dir",
+    "lake_uri",
+    "ground_truth_dir",
+    "feast_repo_dir",
+    "feast_dir",
+    "mlflow_artifact_root",
+    "reports_dir",
+)
+# Fields read their own way (see ``from_env``); every other field is a typed tunable.
+_SPECIAL = ("data_dir", "partition_start", "mlflow_tracking_uri")
 
 
 @dataclass(frozen=True)
@@ -120,41 +141,27 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """Read the settings from ``ML_PLATFORM_*`` environment variables, with defaults."""
-        data_dir = _resolve(_env("DATA_DIR", "data"))
-        return cls(
-            data_dir=data_dir,
-            landing_dir=_resolve(_env("LANDING_DIR", str(Path(data_dir) / "landing"))),
-            lake_uri=_resolve(_env("LAKE_URI", str(Path(data_dir) / "lake"))),
-            ground_truth_dir=_resolve(
-                _env("GROUND_TRUTH_DIR", str(Path(data_dir) / "ground_truth"))
-            ),
-            partition_start=dt.date.fromisoformat(
-                _env("PARTITION_START", DEFAULT_PARTITION_START.isoformat())
-            ),
-            feast_repo_dir=_resolve(_env("FEAST_REPO_DIR", "feature_repo")),
-            feast_dir=_resolve(_env("FEAST_DIR", str(Path(data_dir) / "feast"))),
-            mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-            or f"sqlite:///{Path(data_dir) / 'mlflow' / 'mlflow.db'}",
-            mlflow_artifact_root=_resolve(
-                _env("MLFLOW_ARTIFACT_ROOT", str(Path(data_dir) / "mlflow" / "artifacts"))
-            ),
-            model_name=_env("MODEL_NAME", "fraud_detector"),
-            label_maturity_days=int(_env("LABEL_MATURITY_DAYS", "30")),
-            decision_threshold=float(_env("DECISION_THRESHOLD", "0.5")),
-            promotion_margin=float(_env("PROMOTION_MARGIN", "0.002")),
-            champion_min_roc_auc=float(_env("CHAMPION_MIN_ROC_AUC", "0.80")),
-            seed=int(_env("SEED", "42")),
-            executor=_env("EXECUTOR", "in_process"),
-            landing_settle_seconds=float(_env("LANDING_SETTLE_SECONDS", "5")),
-            reports_dir=_resolve(_env("REPORTS_DIR", str(Path(data_dir) / "reports"))),
-            drift_psi_threshold=float(_env("DRIFT_PSI_THRESHOLD", "0.1")),
-            drift_ks_threshold=float(_env("DRIFT_KS_THRESHOLD", "0.1")),
-            drift_categorical_threshold=float(_env("DRIFT_CATEGORICAL_THRESHOLD", "0.1")),
-            drift_score_psi_threshold=float(_env("DRIFT_SCORE_PSI_THRESHOLD", "0.1")),
-            drift_min_importance=float(_env("DRIFT_MIN_IMPORTANCE", "0.01")),
-            performance_window_days=int(_env("PERFORMANCE_WINDOW_DAYS", "7")),
-            performance_margin=float(_env("PERFORMANCE_MARGIN", "0.03")),
-            retrain_cooldown_days=int(_env("RETRAIN_COOLDOWN_DAYS", "7")),
-            automation_interval_seconds=int(_env("AUTOMATION_INTERVAL_SECONDS", "30")),
+        """Read the settings from ``ML_PLATFORM_*`` environment variables, with defaults.
+
+        Every field ``name`` is read from ``ML_PLATFORM_<NAME>`` (``MLFLOW_TRACKING_URI`` for
+        the tracking store); an unset or empty variable keeps the default of ``under(data_dir)``
+        (locations) or of the field (tunables).
+        """
+        layout = cls.under(_resolve(_env("DATA_DIR", "data")))
+        values: dict[str, Any] = {
+            name: _resolve(_env(name.upper(), getattr(layout, name))) for name in _LOCATIONS
+        }
+        values.update(
+            {
+                field.name: _typed(field.name, getattr(layout, field.name))
+                for field in dataclasses.fields(cls)
+                if field.name not in (*_LOCATIONS, *_SPECIAL)
+            }
         )
+        values["partition_start"] = dt.date.fromisoformat(
+            _env("PARTITION_START", layout.partition_start.isoformat())
+        )
+        values["mlflow_tracking_uri"] = (
+            os.environ.get("MLFLOW_TRACKING_URI", "").strip() or layout.mlflow_tracking_uri
+        )
+        return dataclasses.replace(layout, **values)

@@ -17,7 +17,8 @@ class PlatformResource(dg.ConfigurableResource):
 
     Defaults come from ``ML_PLATFORM_*`` environment variables (see ``settings.py`` and the
     README); production points them elsewhere (e.g. ``ML_PLATFORM_LAKE_URI=s3://…``). The
-    values show in the UI (Deployment → Resources), so what a run used is never a guess.
+    values show in the UI (Deployment → Resources), so what a run used is never a guess. The
+    fields mirror ``Settings`` (defaults live there only); ``from_settings`` fills them all.
     """
 
     data_dir: str
@@ -28,22 +29,22 @@ class PlatformResource(dg.ConfigurableResource):
     feast_dir: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: str
-    landing_settle_seconds: float = 5.0
     reports_dir: str
-    model_name: str = "fraud_detector"
-    label_maturity_days: int = 30
-    decision_threshold: float = 0.5
-    promotion_margin: float = 0.002
-    champion_min_roc_auc: float = 0.80
-    seed: int = 42
-    drift_psi_threshold: float = 0.1
-    drift_ks_threshold: float = 0.1
-    drift_categorical_threshold: float = 0.1
-    drift_score_psi_threshold: float = 0.1
-    drift_min_importance: float = 0.01
-    performance_window_days: int = 7
-    performance_margin: float = 0.03
-    retrain_cooldown_days: int = 7
+    landing_settle_seconds: float
+    model_name: str
+    label_maturity_days: int
+    decision_threshold: float
+    promotion_margin: float
+    champion_min_roc_auc: float
+    seed: int
+    drift_psi_threshold: float
+    drift_ks_threshold: float
+    drift_categorical_threshold: float
+    drift_score_psi_threshold: float
+    drift_min_importance: float
+    performance_window_days: int
+    performance_margin: float
+    retrain_cooldown_days: int
 
     def lake(self) -> DeltaLake:
         """The Delta lake rooted at ``lake_uri``."""

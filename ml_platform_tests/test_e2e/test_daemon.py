@@ -24,7 +24,9 @@ from typing import TypeVar
 import dagster as dg
 import pytest
 
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.defs.monitoring.sensors import ACTIVE_RUN_STATUSES
+from ml_platform.lib.simulation import SimulationConfig
+from ml_platform.playback import Playback
 from ml_platform.runner import run_features, run_ingestion
 from ml_platform.settings import PROJECT_ROOT, Settings
 
@@ -35,12 +37,6 @@ NEW_DAY = CONFIG.end.isoformat()
 SOURCES = ("transactions", "chargebacks", "customers")
 DAEMON = PROJECT_ROOT / ".venv" / "bin" / "dagster-daemon"
 DEADLINE_SECONDS = 240
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 AUTOMATION_TAG = "dagster/from_automation_condition"  # on every run automation launches
 # Need a champion model (never trained here): automation must not even attempt them.
 NOT_ATTEMPTED = [
@@ -129,17 +125,9 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.Dagst
     home.mkdir()
     shutil.copyfile(PROJECT_ROOT / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
     settings = Settings.from_env()
-    staging = tmp_path / "staging"
-    simulate(CONFIG, staging / "landing", staging / "ground_truth", progress=False)
-    landing = Path(settings.landing_dir)
-    for path in (staging / "landing").rglob("*.csv"):
-        if NEW_DAY not in path.name:
-            target = landing / path.relative_to(staging / "landing")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-            stamp = time.time() - 3600
-            os.utime(target, (stamp, stamp))
     with dg.DagsterInstance.get() as instance:
+        world = Playback.simulate(CONFIG, settings, instance, tmp_path / "staging")
+        world.land(CONFIG.days - 2)  # every day but the last
         assert all(o.success for o in run_ingestion(settings, instance))
         outcome = run_features(settings, instance)
         assert outcome is not None and outcome.success
@@ -177,7 +165,7 @@ def daemon(tmp_path: Path, seeded: dg.DagsterInstance) -> Iterator[Path]:
 def _drop_new_day(tmp_path: Path) -> None:
     """Land the last day's files: written under a hidden name, backdated, then renamed."""
     for source in SOURCES:
-        staged = tmp_path / "staging" / "landing" / source / f"{source}_{NEW_DAY}.csv"
+        staged = tmp_path / "staging" / source / f"{source}_{NEW_DAY}.csv"
         if not staged.exists():
             continue
         target = tmp_path / "data" / "landing" / source / staged.name
@@ -229,10 +217,8 @@ def _land_and_follow(tmp_path: Path, instance: dg.DagsterInstance, log: Path) ->
         return ids if all(features) and online & ids else None
 
     automation_runs = _poll("features and online store by automation", automated)
-    _poll(
-        "every run to finish",
-        lambda: True if not instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT)) else None,
-    )
+    in_flight = dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)
+    _poll("every run to finish", lambda: None if instance.get_run_records(in_flight) else True)
 
     every_run = [r.dagster_run for r in instance.get_run_records()]
     for run in every_run:

@@ -20,6 +20,7 @@ from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.defs.scoring.assets import SCORES_KEY, SCORES_TABLE
 from ml_platform.lib.lake import predicates
+from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.monitoring.drift import (
     DriftThresholds,
     FeatureDrift,
@@ -110,7 +111,6 @@ def _majority_version(scores: pl.DataFrame) -> str:
 def feature_drift_report(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Compare each day's model inputs and scores with the champion's training reference."""
     settings = platform.settings()
-    thresholds = drift_thresholds(settings)
     start, end = window_dates(context)
     scores_all = (
         platform.lake()
@@ -119,80 +119,44 @@ def feature_drift_report(context: dg.AssetExecutionContext, platform: PlatformRe
         .collect()
     )
     profiles = _Profiles(settings)
-    frames, lines = [], []
-    last: dict[str, object] = {}
+    reports = []
     for day in _days(start, end):
         scores = scores_all.filter(pl.col("event_date") == day)
         if scores.is_empty():
             context.log.warning(f"no scored transactions on {day}: no drift report for it")
             continue
-        version = _majority_version(scores)
-        profile = profiles.get(version)
-        scores = scores.filter(pl.col("model_version") == version)
-        matrix = model_matrix(scores)
-        values = {name: matrix[name].to_numpy() for name in matrix.columns}
-        score_values = scores.get_column("score").to_numpy()
-        results = feature_drift(
-            profile.reference, values, score_values, profile.importance, thresholds
-        )
-        if profile.trained_as_of is not None and day < profile.trained_as_of.date():
-            results = _in_sample(results, profile.trained_as_of)
-        path = render_drift_report(
-            report_path(settings, "feature_drift", day),
-            day,
-            version,
-            results,
-            profile.reference,
-            values,
-            score_values,
-            thresholds,
-        )
-        summary = drift_summary(results)
-        frames.append(drift_frame(results, day, version).rename({"day": "event_date"}))
-        drifted = summary["drifted_features"]
-        lines.append(
-            f"| {day} | v{version} | {len(drifted)} | {summary['worst_feature'] or '—'} | "
-            f"{_fmt(summary['worst_psi'])} | {_fmt(summary['score_psi'])} |"
-        )
+        report = _day_drift(settings, profiles, day, scores)
+        summary = drift_summary(report.results)
         context.log.info(
-            f"drift {day} vs v{version}: {len(drifted)} of {summary['features']} features "
-            f"drifted, worst PSI {_fmt(summary['worst_psi'])} ({summary['worst_feature']}), "
-            f"report {path}"
+            f"drift {day} vs v{report.version}: {len(summary['drifted_features'])} of "
+            f"{summary['features']} features drifted, worst PSI {_fmt(summary['worst_psi'])} "
+            f"({summary['worst_feature']}), report {report.path}"
         )
-        last = {
-            "day": day.isoformat(),
-            "summary": summary,
-            "markdown": drift_markdown(results),
-            "path": path,
-            "version": version,
-        }
-    if not frames:
+        reports.append(report)
+    if not reports:
         raise dg.Failure(
             description=(
                 f"no scored transactions in [{start}, {end}): materialize ml/transaction_scores "
                 "for these days first"
             )
         )
-    frame = pl.concat(frames)
-    summary = last["summary"]
-    assert isinstance(summary, dict)
+    frame = pl.concat([drift_frame(r.results, r.day, r.version) for r in reports])
+    newest = reports[-1]
+    summary = drift_summary(newest.results)
     metadata: dict[str, object] = {
         "worst_psi": _float(summary["worst_psi"]),
         "worst_feature": str(summary["worst_feature"] or "none judged"),
         "drifted_features": len(summary["drifted_features"]),
         "drifted": dg.MetadataValue.json(summary["drifted_features"]),
         "score_psi": _float(summary["score_psi"]),
-        "model_version": str(last["version"]),
-        "report": dg.MetadataValue.url(Path(str(last["path"])).resolve().as_uri()),
-        "report_path": dg.MetadataValue.path(str(last["path"])),
-        "summary": dg.MetadataValue.md(str(last["markdown"])),
-        "days": len(frames),
+        "model_version": newest.version,
+        "report": dg.MetadataValue.url(newest.path.resolve().as_uri()),
+        "report_path": dg.MetadataValue.path(str(newest.path)),
+        "summary": dg.MetadataValue.md(drift_markdown(newest.results)),
+        "days": len(reports),
     }
-    if len(frames) > 1:
-        metadata["per_day"] = dg.MetadataValue.md(
-            "| day | model | drifted | worst feature | worst PSI | score PSI |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(lines)
-        )
+    if len(reports) > 1:
+        metadata["per_day"] = dg.MetadataValue.md(_per_day_table(reports))
         metadata["worst_psi"] = float(frame.filter(pl.col("kind") != "score")["psi"].max())
     yield from publish(
         platform,
@@ -204,6 +168,58 @@ def feature_drift_report(context: dg.AssetExecutionContext, platform: PlatformRe
         ["event_date"],
         extra_metadata=metadata,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _DayDrift:
+    """One day's drift results and where its report was written."""
+
+    day: dt.date
+    version: str
+    results: list[FeatureDrift]
+    path: Path
+
+
+def _day_drift(
+    settings: Settings, profiles: "_Profiles", day: dt.date, scores: pl.DataFrame
+) -> _DayDrift:
+    """Compare one day's scored rows with the reference of the model that scored most of them."""
+    version = _majority_version(scores)
+    profile = profiles.get(version)
+    scores = scores.filter(pl.col("model_version") == version)
+    matrix = model_matrix(scores)
+    values = {name: matrix[name].to_numpy() for name in matrix.columns}
+    score_values = scores.get_column("score").to_numpy()
+    thresholds = drift_thresholds(settings)
+    results = feature_drift(profile.reference, values, score_values, profile.importance, thresholds)
+    if profile.trained_as_of is not None and day < profile.trained_as_of.date():
+        results = _in_sample(results, profile.trained_as_of)
+    path = render_drift_report(
+        report_path(settings, "feature_drift", day),
+        day,
+        version,
+        results,
+        profile.reference,
+        values,
+        score_values,
+        thresholds,
+    )
+    return _DayDrift(day, version, results, path)
+
+
+def _per_day_table(reports: list[_DayDrift]) -> str:
+    lines = [
+        "| day | model | drifted | worst feature | worst PSI | score PSI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for report in reports:
+        summary = drift_summary(report.results)
+        lines.append(
+            f"| {report.day} | v{report.version} | {len(summary['drifted_features'])} | "
+            f"{summary['worst_feature'] or '—'} | {_fmt(summary['worst_psi'])} | "
+            f"{_fmt(summary['score_psi'])} |"
+        )
+    return "\n".join(lines)
 
 
 def _in_sample(results: list[FeatureDrift], as_of: dt.datetime) -> list[FeatureDrift]:
@@ -351,7 +367,7 @@ def build_performance_asset(settings: Settings) -> dg.AssetsDefinition:
     return model_performance
 
 
-def _performance_history(lake, frame: pl.DataFrame, days: int) -> pl.DataFrame:
+def _performance_history(lake: DeltaLake, frame: pl.DataFrame, days: int) -> pl.DataFrame:
     """The new rows with the stored ones before them: the trend the report plots."""
     first = frame.get_column("report_date").min()
     stored = (

@@ -23,7 +23,8 @@ from ml_platform.lib.monitoring.retraining import (
 )
 
 CURSOR_KEYS_KEPT = 200
-_ACTIVE = [
+# A run in one of these states has not finished yet.
+ACTIVE_RUN_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
@@ -79,7 +80,7 @@ def retraining_sensor(context: dg.SensorEvaluationContext, platform: PlatformRes
             f"no new evidence: {len(requests)} retrain(s) requested so far (latest: {latest})"
         )
     active = context.instance.get_run_records(
-        dg.RunsFilter(job_name=training_job.name, statuses=_ACTIVE), limit=1
+        dg.RunsFilter(job_name=training_job.name, statuses=ACTIVE_RUN_STATUSES), limit=1
     )
     if active:
         return dg.SkipReason(

@@ -269,7 +269,7 @@ def drift_summary(results: list[FeatureDrift]) -> dict[str, Any]:
 
 DRIFT_SCHEMA = pl.Schema(
     {
-        "day": pl.Date(),
+        "event_date": pl.Date(),  # the scored day (`day` is reserved in DuckDB 2.0)
         "model_version": pl.String(),
         "feature": pl.String(),
         "kind": pl.String(),
@@ -303,7 +303,7 @@ def drift_frame(
     """
     rows = [
         {
-            "day": day,
+            "event_date": day,
             "model_version": model_version,
             **{name: getattr(r, name) for name in list(DRIFT_SCHEMA)[2:]},
         }

@@ -1,17 +1,12 @@
 """The model performance report: a self-contained HTML page with the trend of every metric."""
 
-import base64
 import html
-import io
-import os
-import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import polars as pl
+
+from ml_platform.lib.monitoring.report import write_atomically
+from ml_platform.lib.monitoring.svg import Series, line_chart
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -22,34 +17,33 @@ tr.bad td{background:#fde2e2}
 """
 
 
-def _png(figure: plt.Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _trend_figure(history: pl.DataFrame) -> str:
-    days = history.get_column("cohort_date").to_list()
-    figure, (ranking, alerting) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True)
-    ranking.plot(days, history["window_roc_auc"], "-o", ms=3, label="ROC-AUC, trailing window")
-    ranking.plot(days, history["roc_auc"], ".", alpha=0.6, label="ROC-AUC, one day")
+def _trend_charts(history: pl.DataFrame) -> str:
+    days = [str(d) for d in history.get_column("cohort_date").to_list()]
     floor = (history["validation_roc_auc"] - history["margin"]).to_list()
-    ranking.plot(days, floor, "--", color="#c0392b", label="validation ROC-AUC - margin")
-    ranking.set_ylabel("ROC-AUC")
-    ranking.legend(fontsize=8, loc="lower left")
-    ranking.grid(alpha=0.3)
-    for column, label in (("precision", "precision"), ("recall", "recall")):
-        alerting.plot(days, history[f"window_{column}"], "-o", ms=3, label=f"{label} (trailing)")
-    alerting.set_ylabel("at the threshold")
-    rate = alerting.twinx()
-    rate.plot(days, history["window_alert_rate"], ":", color="#555", label="alert rate")
-    rate.set_ylabel("alert rate")
-    alerting.legend(fontsize=8, loc="upper left")
-    alerting.grid(alpha=0.3)
-    alerting.set_xlabel("transaction day (labels matured)")
-    figure.autofmt_xdate()
-    return _png(figure)
+    ranking = line_chart(
+        days,
+        [
+            Series("trailing ROC-AUC", history["window_roc_auc"].to_list(), "#1f5fa8"),
+            Series("one day", history["roc_auc"].to_list(), "#9bb7d9"),
+            Series("validation - margin", floor, "#c0392b", dashed=True),
+        ],
+        "ROC-AUC by transaction day (labels matured)",
+    )
+    alerting = line_chart(
+        days,
+        [
+            Series("precision", history["window_precision"].to_list(), "#2e8b57"),
+            Series("recall", history["window_recall"].to_list(), "#d0573b"),
+        ],
+        "trailing precision and recall at the decision threshold",
+        (0.0, 1.0),
+    )
+    rate = line_chart(
+        days,
+        [Series("alert rate", history["window_alert_rate"].to_list(), "#555")],
+        "trailing alert rate",
+    )
+    return ranking + alerting + rate
 
 
 def _cell(value: object) -> str:
@@ -107,11 +101,6 @@ def render_performance_report(path: Path, history: pl.DataFrame) -> Path:
 trailing window {newest["window_start"]} … {newest["cohort_date"]}:
 ROC-AUC {_cell(newest["window_roc_auc"])} against a validation ROC-AUC of
 {_cell(newest["validation_roc_auc"])} (margin {newest["margin"]}): <b>{verdict}</b>.</p>
-<img alt="trend" src="data:image/png;base64,{_trend_figure(history)}">
+<div class="chart">{_trend_charts(history)}</div>
 <h2>Daily figures</h2><table><tr>{header}</tr>{body}</table></body></html>"""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(page)
-    os.replace(temporary, path)
-    return path
+    return write_atomically(path, page)

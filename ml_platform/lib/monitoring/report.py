@@ -78,7 +78,7 @@ def render_drift_report(
         + "\n".join(body)
         + "\n</body></html>\n"
     )
-    return _write_atomically(Path(path), page)
+    return write_atomically(Path(path), page)
 
 
 def drift_markdown(results: list[FeatureDrift], limit: int = 10) -> str:
@@ -239,7 +239,8 @@ def _num(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-def _write_atomically(path: Path, text: str) -> Path:
+def write_atomically(path: Path, text: str) -> Path:
+    """Write a report so readers see the old page or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)

@@ -6,37 +6,54 @@ them, this takes a few milliseconds, which matters when a backfill writes a repo
 
 import html
 from collections.abc import Sequence
-
-import numpy as np
+from dataclasses import dataclass
 
 REFERENCE_COLOR, CURRENT_COLOR = "#7f8fa6", "#d0573b"
 _W, _H = 560, 190  # chart size in px
 _LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 18, 58  # margins
+_PLOT_H = _H - _TOP - _BOTTOM
 
 
-def _frame(width: int, title: str, body: list[str], y_max: float) -> str:
-    plot_h = _H - _TOP - _BOTTOM
+@dataclass(frozen=True)
+class Series:
+    """One line of a line chart: ``None`` values leave a gap."""
+
+    label: str
+    values: Sequence[float | None]
+    color: str
+    dashed: bool = False
+
+
+def _y(value: float, low: float, high: float) -> float:
+    return _TOP + _PLOT_H * (1 - (value - low) / ((high - low) or 1.0))
+
+
+def _frame(
+    width: int, title: str, body: list[str], low: float, high: float, legend: list[Series]
+) -> str:
     ticks = []
     for fraction in (0.0, 0.5, 1.0):
-        y = _TOP + plot_h * (1 - fraction)
+        value = low + (high - low) * fraction
+        y = _y(value, low, high)
         ticks.append(
             f'<line x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="#ddd"/><text x="{_LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">'
-            f"{y_max * fraction:.2g}</text>"
+            f"{value:.2g}</text>"
         )
-    legend = (
-        f'<rect x="{width - 170}" y="4" width="9" height="9" fill="{REFERENCE_COLOR}"/>'
-        f'<text x="{width - 157}" y="12">reference</text>'
-        f'<rect x="{width - 95}" y="4" width="9" height="9" fill="{CURRENT_COLOR}"/>'
-        f'<text x="{width - 82}" y="12">current</text>'
-    )
+    keys, x = [], width - _RIGHT
+    for item in reversed(legend):
+        x -= 14 + 6 * len(item.label)
+        keys.append(
+            f'<rect x="{x}" y="4" width="9" height="9" fill="{item.color}"/>'
+            f'<text x="{x + 13}" y="12">{html.escape(item.label)}</text>'
+        )
     return (
         f'<svg width="{width}" height="{_H}" '
         f'font-family="sans-serif" font-size="9" role="img" aria-label="{html.escape(title)}">'
         f'<text x="{_LEFT}" y="12" font-size="10">{html.escape(title)}</text>'
         + "".join(ticks)
         + "".join(body)
-        + legend
+        + "".join(keys)
         + "</svg>"
     )
 
@@ -47,7 +64,7 @@ def grouped_bars(
     """Reference and current shares side by side for each bin or category."""
     n = max(len(labels), 1)
     width = max(_W, _LEFT + _RIGHT + 26 * n)
-    plot_w, plot_h = width - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    plot_w = width - _LEFT - _RIGHT
     y_max = max([*reference, *current, 1e-9])
     slot = plot_w / n
     body = []
@@ -58,39 +75,70 @@ def grouped_bars(
             (0.5, current, CURRENT_COLOR),
         ):
             if i < len(values):
-                h = plot_h * values[i] / y_max
+                h = _PLOT_H * values[i] / y_max
                 body.append(
-                    f'<rect x="{x0 + offset * slot:.1f}" y="{_TOP + plot_h - h:.1f}" '
+                    f'<rect x="{x0 + offset * slot:.1f}" y="{_TOP + _PLOT_H - h:.1f}" '
                     f'width="{0.4 * slot:.1f}" height="{h:.1f}" fill="{color}">'
                     f"<title>{html.escape(label)}: {values[i]:.4f}</title></rect>"
                 )
-        cx, cy = x0 + slot / 2, _TOP + plot_h + 8
+        cx, cy = x0 + slot / 2, _TOP + _PLOT_H + 8
         body.append(
             f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" '
             f'transform="rotate(-35 {cx:.1f} {cy:.1f})">{html.escape(label)}</text>'
         )
-    return _frame(width, title, body, y_max)
+    legend = [Series("reference", [], REFERENCE_COLOR), Series("current", [], CURRENT_COLOR)]
+    return _frame(width, title, body, 0.0, y_max, legend)
+
+
+def line_chart(
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    title: str,
+    y_range: tuple[float, float] | None = None,
+) -> str:
+    """Lines over evenly spaced points; the first, middle and last points are labelled.
+
+    Args:
+        x_labels: One label per point.
+        series: The lines (each with one value per point, ``None`` for a gap).
+        title: Chart title.
+        y_range: Axis range; by default that of the values.
+    """
+    n = len(x_labels)
+    plot_w = _W - _LEFT - _RIGHT
+    present = [v for s in series for v in s.values if v is not None]
+    low, high = y_range or ((min(present), max(present)) if present else (0.0, 1.0))
+    xs = [_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2) for i in range(n)]
+    body = []
+    for item in series:
+        runs: list[list[str]] = [[]]
+        for x, value in zip(xs, item.values, strict=False):
+            if value is None:
+                runs.append([])
+            else:
+                runs[-1].append(f"{x:.1f},{_y(value, low, high):.1f}")
+        dash = ' stroke-dasharray="4 3"' if item.dashed else ""
+        for run in runs:
+            if len(run) == 1:
+                cx, cy = run[0].split(",")
+                body.append(f'<circle cx="{cx}" cy="{cy}" r="2" fill="{item.color}"/>')
+            elif run:
+                body.append(
+                    f'<polyline points="{" ".join(run)}" fill="none" stroke="{item.color}" '
+                    f'stroke-width="1.5"{dash}/>'
+                )
+    for i in sorted({0, n // 2, n - 1}) if n else []:
+        y = _TOP + _PLOT_H + 14
+        label = html.escape(x_labels[i])
+        body.append(f'<text x="{xs[i]:.1f}" y="{y}" text-anchor="middle">{label}</text>')
+    return _frame(_W, title, body, low, high, list(series))
 
 
 def cdf_lines(
     points: Sequence[float], reference: Sequence[float], current: Sequence[float], title: str
 ) -> str:
     """Both empirical CDFs at the reference's percentile points (what KS compares)."""
-    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
-    n = len(points)
-    body = []
-    for values, color in ((reference, REFERENCE_COLOR), (current, CURRENT_COLOR)):
-        if len(values) != n or n == 0:
-            continue
-        xs = np.linspace(_LEFT, _LEFT + plot_w, n) if n > 1 else np.array([_LEFT + plot_w / 2])
-        coords = " ".join(
-            f"{x:.1f},{_TOP + plot_h * (1 - float(v)):.1f}" for x, v in zip(xs, values, strict=True)
-        )
-        body.append(
-            f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="1.5"/>'
-        )
-    for i in sorted({0, n // 2, n - 1}) if n else []:
-        x = _LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
-        y = _TOP + plot_h + 14
-        body.append(f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{points[i]:.4g}</text>')
-    return _frame(_W, title, body, 1.0)
+    lines = [Series("reference", reference, REFERENCE_COLOR)]
+    if len(current) == len(points):  # empty when the day has no non-null value
+        lines.append(Series("current", current, CURRENT_COLOR))
+    return line_chart([f"{p:.4g}" for p in points], lines, title, (0.0, 1.0))

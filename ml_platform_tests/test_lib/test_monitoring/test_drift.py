@@ -235,7 +235,7 @@ def test_drift_frame_has_stable_dtypes(reference: dict, training: pd.DataFrame) 
     frame = drift_frame(categorical, dt.date(2024, 3, 1), "7")
     assert frame.schema == DRIFT_SCHEMA
     assert frame["ks"].dtype == pl.Float64 and frame["ks"].null_count() == 1
-    assert frame["day"].to_list() == [dt.date(2024, 3, 1)]
+    assert frame["event_date"].to_list() == [dt.date(2024, 3, 1)]
     assert frame["model_version"].to_list() == ["7"]
     assert frame["rows"].dtype == pl.Int64
     full = drift_frame(results, dt.date(2024, 3, 1), "7")
