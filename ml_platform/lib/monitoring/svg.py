@@ -130,7 +130,9 @@ def line_chart(
     for i in sorted({0, n // 2, n - 1}) if n else []:
         y = _TOP + _PLOT_H + 14
         label = html.escape(x_labels[i])
-        body.append(f'<text x="{xs[i]:.1f}" y="{y}" text-anchor="middle">{label}</text>')
+        # the end labels hang inwards so they are never clipped by the chart's edge
+        anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
+        body.append(f'<text x="{xs[i]:.1f}" y="{y}" text-anchor="{anchor}">{label}</text>')
     return _frame(_W, title, body, low, high, list(series))
 
 
