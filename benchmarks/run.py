@@ -351,6 +351,30 @@ def group_lookup(bench: Bench) -> None:
         )
 
 
+def group_serving(bench: Bench) -> None:
+    prepared = bench.measure("benchmarks.serving:serving_prepare", repeats=1)
+    # Not niced (the service inherits the niceness): a latency tail measures the scheduler.
+    result = bench.measure(
+        "benchmarks.serving:serving_load", repeats=1, nice=0, requests=4000, rate=200
+    )
+    info = result.info
+    shares = ", ".join(f"{k} {v:.0%}" for k, v in info["shares"].items())
+    bench.rows.append(
+        Row(
+            name="online scoring over HTTP (`ml-platform serve`, loopback), 4,000 single "
+            "transactions at 200/s, shadow on, p99",
+            baseline="—",
+            target="p99 ≤ 10 ms",
+            project_seconds=info["p99"],
+            peak_mb=result.peak_mb,
+            met=info["p99"] <= 0.010 and info["errors"] == 0,
+            notes=f"p50 {info['p50'] * 1000:.2f} ms, {info['throughput']:.0f} req/s, "
+            f"{info['errors']} errors; mean {info['mean_ms']:.2f} ms = {shares}",
+            details={**info, "model": prepared.info},
+        )
+    )
+
+
 def group_pipeline(bench: Bench) -> None:
     root = bench.paths.work / "pipeline"
     result = bench.measure(
@@ -394,6 +418,7 @@ GROUPS: dict[str, Callable[[Bench], None]] = {
     "retrieval": group_retrieval,
     "materialize": group_materialize,
     "lookup": group_lookup,
+    "serving": group_serving,
     "pipeline": group_pipeline,
 }
 

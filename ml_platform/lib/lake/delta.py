@@ -103,6 +103,31 @@ class DeltaLake:
                 time.sleep(random.uniform(0.05, 0.25) * attempt)
         return self._table(table).version()
 
+    def append(self, table: str, frame: pl.DataFrame, partition_by: Sequence[str] = ()) -> int:
+        """Append ``frame`` to a table (created with ``frame``'s schema if it does not exist).
+
+        Appends never conflict with each other in delta-rs; a commit that still fails (e.g.
+        against a concurrent schema change) is retried.
+
+        Returns:
+            The table version after the commit.
+        """
+        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+            try:
+                write_deltalake(
+                    self.uri(table),
+                    frame,
+                    mode="append",
+                    partition_by=list(partition_by) or None,
+                    storage_options=self.storage_options,
+                )
+                break
+            except CommitFailedError:
+                if attempt == _COMMIT_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.05, 0.25) * attempt)
+        return self._table(table).version()
+
     def restore(self, table: str, version: int) -> None:
         """Restore a table to an earlier version (a new commit; history is kept)."""
         delta = self._table(table)

@@ -40,6 +40,7 @@ def render_drift_report(
     current: Mapping[str, np.ndarray],
     scores: np.ndarray | None,
     thresholds: DriftThresholds,
+    title: str = "Drift report",
 ) -> Path:
     """Write the drift report of one day as a single self-contained HTML file.
 
@@ -54,6 +55,7 @@ def render_drift_report(
         current: The day's feature values (``NaN`` = null), as given to ``feature_drift``.
         scores: The day's model scores, or ``None``.
         thresholds: The thresholds the results were judged with.
+        title: What the page calls itself (day and model version follow).
 
     Returns:
         ``path``.
@@ -64,7 +66,7 @@ def render_drift_report(
         _section(index, r, reference, current, scores)
         for index, r in sorted(enumerate(results), key=lambda item: item[1].kind != SCORE)
     ]
-    title = f"Drift report {day.isoformat()}, model version {model_version}"
+    title = f"{title} {day.isoformat()}, model version {model_version}"
     body = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="summary">{_e(_summary_line(summary))}</p>',

@@ -10,6 +10,10 @@ whichever path built the rows.
 code (-1, never seen in training) becomes ``NaN``, i.e. LightGBM's missing category.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -58,3 +62,36 @@ def model_matrix(frame: pl.DataFrame) -> pd.DataFrame:
     ]
     matrix = frame.select(columns).to_pandas()
     return matrix.astype("float64")
+
+
+def model_vector(values: Mapping[str, Any]) -> np.ndarray:
+    """One row of the model's input, from plain values: ``model_matrix`` for a single row.
+
+    The online service's path: the same columns, order and rules as ``model_matrix`` (every
+    value ``float64``, ``None`` as ``NaN``, the unknown channel code as ``NaN``) without a
+    DataFrame round trip, which costs about 1 ms per row against a few microseconds here.
+    A test checks both give the same matrix.
+
+    Args:
+        values: A value (or ``None``) for every name of ``MODEL_FEATURES``; other keys are
+            ignored.
+
+    Returns:
+        A ``(1, len(MODEL_FEATURES))`` ``float64`` array.
+
+    Raises:
+        ValueError: If a model feature is missing from ``values``.
+    """
+    missing = [name for name in MODEL_FEATURES if name not in values]
+    if missing:
+        raise ValueError(f"values lack model features {missing}")
+    row = [_model_value(name, values[name]) for name in MODEL_FEATURES]
+    return np.array([row], dtype=np.float64)
+
+
+def _model_value(name: str, value: Any) -> float:
+    if value is None:
+        return np.nan
+    if name in CATEGORICAL_FEATURES and value == UNKNOWN_CHANNEL_CODE:
+        return np.nan
+    return float(value)

@@ -47,6 +47,10 @@ IMPORTANCE_PLOT = "feature_importance.png"
 INPUT_EXAMPLE_ROWS = 5
 
 
+class RegistrationFailedError(RuntimeError):
+    """Logging or registering a training run failed; the message says what was left behind."""
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     """A logged training run and the model version it registered.
@@ -104,6 +108,12 @@ def log_training(
 
     Returns:
         The run, the new version and the logged metrics.
+
+    Raises:
+        RegistrationFailedError: If MLflow (tracking, artifacts or registry) fails on the way.
+            The run is marked failed; a version registered before the failure is deleted
+            again, so no version without its tags and ``challenger`` alias stays behind; the
+            aliases never move.
     """
     code_version = code_version or default_code_version()
     validation = training_set.split("validation")
@@ -138,39 +148,46 @@ def log_training(
     tags = _lineage_tags(lineage)
     test_matrix = model_matrix(test)
     importance = _importance(booster)
-    with (
-        using(tracking),
-        mlflow.start_run(
-            experiment_id=tracking.experiment_id,
-            run_name=f"{model_name}-{lineage['as_of'][:10]}",
-            tags=tags,
-        ) as run,
-    ):
-        mlflow.log_params(_params(trained, lineage))
-        mlflow.log_dict(lineage, LINEAGE_FILE)
-        mlflow.log_dict(
-            {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")},
-            CALIBRATION_FILE,
-        )
-        mlflow.log_dict(monitoring_reference(validation, test, scores), REFERENCE_FILE)
-        mlflow.log_dict(importance, IMPORTANCE_FILE)
-        figure = _importance_figure(importance)
-        mlflow.log_figure(figure, IMPORTANCE_PLOT)
-        info = mlflow.lightgbm.log_model(
-            booster,
-            name=MODEL_ARTIFACT,
-            signature=_signature(),
-            input_example=test_matrix.head(INPUT_EXAMPLE_ROWS),
-            registered_model_name=model_name,
-            pip_requirements=_pip_requirements(),
-        )
-        mlflow.log_metrics(metrics, model_id=info.model_id)
-        run_id = run.info.run_id
-    version = str(info.registered_model_version)
-    client = tracking.client()
-    for key, value in {**tags, "test_roc_auc": str(metrics["test_roc_auc"])}.items():
-        client.set_model_version_tag(model_name, version, key, value)
-    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    registered: list[str] = []  # the new version, once log_model has registered it
+    try:
+        with (
+            using(tracking),
+            mlflow.start_run(
+                experiment_id=tracking.experiment_id,
+                run_name=f"{model_name}-{lineage['as_of'][:10]}",
+                tags=tags,
+            ) as run,
+        ):
+            mlflow.log_params(_params(trained, lineage))
+            mlflow.log_dict(lineage, LINEAGE_FILE)
+            mlflow.log_dict(
+                {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")},
+                CALIBRATION_FILE,
+            )
+            mlflow.log_dict(monitoring_reference(validation, test, scores), REFERENCE_FILE)
+            mlflow.log_dict(importance, IMPORTANCE_FILE)
+            figure = _importance_figure(importance)
+            mlflow.log_figure(figure, IMPORTANCE_PLOT)
+            info = mlflow.lightgbm.log_model(
+                booster,
+                name=MODEL_ARTIFACT,
+                signature=_signature(),
+                input_example=test_matrix.head(INPUT_EXAMPLE_ROWS),
+                registered_model_name=model_name,
+                pip_requirements=_pip_requirements(),
+            )
+            registered.append(str(info.registered_model_version))
+            mlflow.log_metrics(metrics, model_id=info.model_id)
+            run_id = run.info.run_id
+        version = registered[0]
+        client = tracking.client()
+        for key, value in {**tags, "test_roc_auc": str(metrics["test_roc_auc"])}.items():
+            client.set_model_version_tag(model_name, version, key, value)
+        client.set_registered_model_alias(model_name, CHALLENGER, version)
+    except Exception as error:  # the store went away, a disk filled up, ...
+        raise RegistrationFailedError(
+            _failed_registration(tracking, model_name, registered, error)
+        ) from error
     return TrainingRun(
         run_id=run_id,
         experiment_id=tracking.experiment_id,
@@ -182,6 +199,27 @@ def log_training(
         metrics=metrics,
         lineage=lineage,
     )
+
+
+def _failed_registration(
+    tracking: Tracking, name: str, registered: list[str], error: Exception
+) -> str:
+    """Remove a half-registered version (best effort) and say what happened."""
+    where = f"MLflow at {tracking.tracking_uri} (artifacts: {tracking.artifact_location})"
+    message = f"logging the training run of {name} to {where} failed: "
+    message += f"{type(error).__name__}: {error}. "
+    if not registered:
+        return message + "No model version was registered; the aliases did not move."
+    version = registered[0]
+    try:
+        tracking.client().delete_model_version(name, version)
+    except Exception as cleanup:  # the store may be down for this too
+        return message + (
+            f"Version {version} was registered but is incomplete (no challenger alias) and "
+            f"could not be deleted ({type(cleanup).__name__}: {cleanup}): delete it by hand. "
+            "The aliases did not move."
+        )
+    return message + f"Version {version} was registered, then deleted; the aliases did not move."
 
 
 def monitoring_reference(
@@ -295,6 +333,31 @@ def promote(tracking: Tracking, name: str, decision: GateDecision) -> str:
             if version.run_id:
                 client.set_tag(version.run_id, key, value)
     return outcome
+
+
+def move_alias(
+    tracking: Tracking, name: str, version: str | int, alias: str = CHAMPION
+) -> str | None:
+    """Point ``alias`` at an existing ``version`` by hand (a rollback), under the promotion lock.
+
+    The gate's own moves go through ``promote``; this is the operator's lever, e.g. moving
+    ``champion`` back to the previous version. The version is tagged ``alias_moved.<alias>``
+    with the time and the version the alias left.
+
+    Returns:
+        The version the alias pointed at before (``None`` if it was unset).
+
+    Raises:
+        MlflowException: If ``version`` does not exist.
+    """
+    target = resolve_version(tracking, name, version)
+    with file_lock(Path(tracking.lock_dir) / f"promote-{_safe(name)}.lock"):
+        previous = model_aliases(tracking, name).get(alias)
+        client = tracking.client()
+        client.set_registered_model_alias(name, alias, target)
+        moved = f"{dt.datetime.now(dt.UTC).isoformat()} from {previous or 'none'}"
+        client.set_model_version_tag(name, target, f"alias_moved.{alias}", moved)
+    return previous
 
 
 def default_code_version() -> str:

@@ -42,3 +42,19 @@ def test_a_missing_feature_is_an_error() -> None:
     frame = pl.DataFrame({name: [1.0] for name in MODEL_FEATURES if name != "amount"})
     with pytest.raises(ValueError, match="amount"):
         model_matrix(frame)
+
+
+def test_model_vector_is_model_matrix_for_one_row(training_set: TrainingSet) -> None:
+    from ml_platform.lib.training.matrix import model_vector
+
+    rows = training_set.frame.head(300)
+    special = pl.DataFrame(
+        [{**rows.row(0, named=True), "channel_code": -1, "amount_std_1d": None}],
+        schema=rows.schema,
+    )
+    frame = pl.concat([rows, special])
+    expected = model_matrix(frame).to_numpy()
+    vectors = np.vstack([model_vector(row) for row in frame.iter_rows(named=True)])
+    np.testing.assert_array_equal(vectors, expected)  # NaN == NaN here
+    with pytest.raises(ValueError, match="amount"):
+        model_vector({n: 1.0 for n in MODEL_FEATURES if n != "amount"})
