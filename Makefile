@@ -11,7 +11,7 @@ export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help demo drift-demo test dev lint format ingest features train score mlflow feast summary bench clean-data clean
+.PHONY: help demo drift-demo test dev lint format ingest features train score mlflow feast summary bench serve sql warehouse clean-data clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,16 @@ bench: $(VENV)/.installed ## benchmarks vs baselines: medium, then large (BENCH_
 
 drift-demo: $(VENV)/.installed ## play a drift scenario day by day: detection, retraining request, gate decision
 	$(BIN)/ml-platform drift-demo
+
+SERVE_PORT ?= 8000
+serve: $(VENV)/.installed ## online scoring service on http://127.0.0.1:$(SERVE_PORT) (POST /score, /health, /metrics)
+	ML_PLATFORM_SERVING_PORT=$${ML_PLATFORM_SERVING_PORT:-$(SERVE_PORT)} $(BIN)/ml-platform serve
+
+sql: $(VENV)/.installed ## read-only SQL prompt on the DuckDB warehouse (examples: docs/queries/)
+	$(BIN)/ml-platform sql
+
+warehouse: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## rebuild the DuckDB warehouse now (safe while analysts are connected)
+	$(BIN)/ml-platform warehouse
 
 summary: $(VENV)/.installed ## print what the lake holds
 	$(BIN)/ml-platform summary

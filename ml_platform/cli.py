@@ -2,13 +2,13 @@
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 
 from ml_platform.settings import Settings
+from ml_platform.summary import print_summary
 
 _SOURCES = ("transactions", "chargebacks", "customers")
 # The demo lands a few malformed rows (~5 in 10,000) so the quarantine has something to show.
@@ -56,8 +56,40 @@ def main(argv: list[str] | None = None) -> int:
     drift.add_argument("--scenario", default="amount_inflation", help="simulator drift scenario")
     drift.set_defaults(handler=_drift_demo)
 
+    serve = commands.add_parser(
+        "serve", help="online scoring service: POST /score, GET /health, GET /metrics"
+    )
+    serve.add_argument("--host", default=None, help="default ML_PLATFORM_SERVING_HOST, 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default ML_PLATFORM_SERVING_PORT")
+    serve.set_defaults(handler=_serve)
+
+    promote = commands.add_parser(
+        "promote", help="point the champion alias at a model version (rollback: the previous one)"
+    )
+    promote.add_argument("--version", required=True, help="registered version, e.g. 3")
+    promote.add_argument("--alias", default="champion", help="alias to move (default champion)")
+    promote.set_defaults(handler=_promote)
+
+    warehouse = commands.add_parser(
+        "warehouse", help="rebuild the analysts' DuckDB warehouse now (safe while it is open)"
+    )
+    warehouse.add_argument(
+        "--catalog", action="store_true", help="print its schemas, tables and columns (markdown)"
+    )
+    warehouse.set_defaults(handler=_warehouse)
+
+    sql = commands.add_parser("sql", help="read-only SQL prompt on the warehouse (make sql)")
+    sql.add_argument("-c", "--command", default=None, help="run these statements and exit")
+    sql.add_argument("--path", type=Path, default=None, help="default: the warehouse setting")
+    sql.set_defaults(handler=_sql)
+
     summary = commands.add_parser("summary", help="print what the lake holds")
-    summary.set_defaults(handler=lambda args, settings: _print_summary(settings))
+    summary.set_defaults(handler=lambda args, settings: print_summary(settings))
+
+    lineage = commands.add_parser(
+        "lineage", help="print the asset lineage as a Mermaid diagram (the README's picture)"
+    )
+    lineage.set_defaults(handler=_lineage)
 
     args = parser.parse_args(argv)
     # Dagster labels single-run backfill policies "beta"; that is a deliberate choice here.
@@ -66,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental")
     warnings.filterwarnings("ignore", message="The ``noload`` loader strategy is deprecated")
     return int(args.handler(args, Settings.from_env()) or 0)
+
+
+def _lineage(args: argparse.Namespace, settings: Settings) -> int:
+    from ml_platform.definitions import build_definitions
+    from ml_platform.lineage import lineage_mermaid
+
+    print(lineage_mermaid(build_definitions(settings)), end="")
+    return 0
 
 
 def _add_simulation_arguments(parser: argparse.ArgumentParser, defect_rate: float = 0.0) -> None:
@@ -174,17 +214,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     landing = Path(args.out or settings.landing_dir)
     has_files = any((landing / s).is_dir() and any((landing / s).iterdir()) for s in _SOURCES)
     if args.regenerate or not has_files:
-        print("== 1/7 simulating landing data")
+        print("== 1/8 simulating landing data")
         if _simulate(args, settings):
             return 2
     else:
-        print(f"== 1/7 landing files already in {landing} (use --regenerate to simulate again)")
+        print(f"== 1/8 landing files already in {landing} (use --regenerate to simulate again)")
     steps = [
-        ("2/7 ingesting: landing → bronze → silver", _ingest),
-        ("3/7 features: silver → daily customer and merchant snapshots → Feast", _features),
-        ("4/7 training: training set → LightGBM challenger (MLflow) → champion gate", _train),
-        ("5/7 scoring: every transaction scored by the champion", _score),
-        (f"6/7 monitoring: drift and performance reports, last {MONITORED_DAYS} days", _monitor),
+        ("2/8 ingesting: landing → bronze → silver", _ingest),
+        ("3/8 features: silver → daily customer and merchant snapshots → Feast", _features),
+        ("4/8 training: training set → LightGBM challenger (MLflow) → champion gate", _train),
+        ("5/8 scoring: every transaction scored by the champion", _score),
+        (f"6/8 monitoring: drift and performance reports, last {MONITORED_DAYS} days", _monitor),
+        ("7/8 warehouse: lake + MLflow → DuckDB for analysts (make sql)", _warehouse),
     ]
     status = 0
     for title, handler in steps:
@@ -195,8 +236,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         status = status or failed
         if failed:
             break
-    print("== 7/7 summary")
-    _print_summary(settings)
+    print("== 8/8 summary")
+    print_summary(settings)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
     return status
 
@@ -204,168 +245,54 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 MONITORED_DAYS = 7
 
 
-def _print_summary(settings: Settings) -> int:
-    from ml_platform.lib.lake.delta import DeltaLake
-    from ml_platform.lib.lake.inventory import table_summaries
-    from ml_platform.runner import ensure_dagster_home
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
 
-    lake = DeltaLake(settings.lake_uri)
-    rows = table_summaries(lake)
-    width = max(len(r.table) for r in rows)
-    print(f"\n{'table'.ljust(width)}  {'rows':>12}  version")
-    for r in rows:
-        count = f"{r.rows:,}" if r.rows is not None else "—"
-        version = "" if r.version is None else str(r.version)
-        print(f"{r.table.ljust(width)}  {count:>12}  {version}")
-    quarantine = next((r for r in rows if r.table == "bronze/quarantine"), None)
-    if quarantine and quarantine.detail:
-        print(f"\nquarantined rows by source and reason:\n{quarantine.detail}")
-    _print_checks_and_lookup(settings)
-    _print_model_summary(settings)
-    _print_monitoring_summary(settings)
+    from ml_platform.serving.config import ServingConfig
+    from ml_platform.serving.server import serve
+
+    try:
+        config = ServingConfig.from_env(settings=settings)
+    except ValueError as error:
+        print(f"ml-platform serve: {error}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    serve(dataclasses.replace(config, **overrides))
+    return 0
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from ml_platform.lib.training.registry import move_alias
+    from ml_platform.lib.training.tracking import configure
+
+    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    try:
+        previous = move_alias(tracking, settings.model_name, args.version, args.alias)
+    except MlflowException as error:
+        print(f"ml-platform promote: {error.message}", file=sys.stderr)
+        return 2
     print(
-        "\nwhere things are:\n"
-        f"  landing files     {settings.landing_dir}\n"
-        f"  Delta lake        {settings.lake_uri}   (read with polars.read_delta)\n"
-        f"  ground truth      {settings.ground_truth_dir}\n"
-        f"  Dagster instance  {ensure_dagster_home()}\n"
-        f"  Feast repository  {settings.feast_repo_dir}   (make feast)\n"
-        f"  Feast stores      {settings.feast_dir}\n"
-        f"  MLflow            {settings.mlflow_tracking_uri}   (make mlflow → http://127.0.0.1:5000)\n"
-        f"  reports (HTML)    {settings.reports_dir}   (open in a browser)\n"
-        "\nnext: `make dev`, then open http://127.0.0.1:3000 (Assets → the graph, by group)"
+        f"{settings.model_name}@{args.alias}: v{previous or '-'} -> v{args.version} "
+        "(a running service switches at its next registry poll)"
     )
     return 0
 
 
-def _print_checks_and_lookup(settings: Settings) -> None:
-    import dagster as dg
-    import polars as pl
+def _warehouse(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "catalog", False):  # `demo` runs this step without the flag
+        from ml_platform.lib.warehouse.catalog import catalog_markdown
 
-    from ml_platform.lib.features.catalog import CUSTOMER_DAILY, MERCHANT_DAILY
-    from ml_platform.lib.lake.delta import DeltaLake
-    from ml_platform.runner import check_statuses, ensure_dagster_home
-
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        statuses = check_statuses(settings, instance)
-    counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
-    print("\nasset checks: " + ", ".join(f"{n} {s.lower()}" for s, n in counts.items()))
-    for name, status in statuses.items():
-        if status not in ("PASSED", "NOT_RUN"):
-            print(f"  {status.lower():<8} {name}")
-
-    lake = DeltaLake(settings.lake_uri)
-    if not (lake.exists(CUSTOMER_DAILY.name) and lake.exists(MERCHANT_DAILY.name)):
-        return
-    from ml_platform.lib.feature_store.lookup import sample_online_lookup
-    from ml_platform.lib.feature_store.store import feature_store
-
-    newest = lake.scan(CUSTOMER_DAILY.name).select(pl.col("feature_date").max()).collect().item()
-    customers = (
-        lake.scan(CUSTOMER_DAILY.name)
-        .filter(pl.col("feature_date") == newest, pl.col("tx_count_30d") > 0)
-        .select("customer_id")
-        .head(3)
-        .collect()
-        .to_series()
-        .to_list()
-    )
-    merchants = (
-        lake.scan(MERCHANT_DAILY.name)
-        .filter(pl.col("feature_date") == newest)
-        .select("merchant_id")
-        .head(len(customers))
-        .collect()
-        .to_series()
-        .to_list()
-    )
-    try:
-        sample = sample_online_lookup(feature_store(settings), customers, merchants)
-    except Exception as error:  # the summary must not fail because the store is not built
-        print(f"\nonline lookup unavailable: {error}")
-        return
-    with pl.Config(
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        tbl_cols=-1,
-        tbl_width_chars=120,
-    ):
-        print(f"\nsample online lookup (feature service fraud_detection, snapshot {newest}):")
-        print(sample)
+        print(catalog_markdown(), end="")
+        return 0
+    return _run("run_warehouse", settings)
 
 
-def _print_model_summary(settings: Settings) -> None:
-    """Champion, its metrics against the simulator's oracle, and what it scored."""
-    import polars as pl
+def _sql(args: argparse.Namespace, settings: Settings) -> int:
+    from ml_platform.lib.warehouse.prompt import main as prompt
 
-    from ml_platform.lib.lake.delta import DeltaLake
-    from ml_platform.lib.training.registry import current_champion
-    from ml_platform.lib.training.tracking import configure
-
-    truth = Path(settings.ground_truth_dir) / "summary.json"
-    oracle = json.loads(truth.read_text()).get("oracle_roc_auc") if truth.exists() else None
-    if oracle is not None:
-        print(f"\nsimulated data: oracle ROC-AUC {oracle:.4f} (the ceiling any model can reach)")
-    if (
-        not settings.mlflow_tracking_uri.startswith("sqlite:///")
-        or not Path(settings.mlflow_tracking_uri.removeprefix("sqlite:///")).exists()
-    ):
-        return
-    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-    version = current_champion(tracking, settings.model_name)
-    if version is None:
-        print("no champion model yet")
-        return
-    tags = tracking.client().get_model_version(settings.model_name, version).tags
-    auc = float(tags.get("test_roc_auc", "nan"))
-    ratio = f" = {auc / oracle:.1%} of the oracle" if oracle else ""
-    print(f"champion: {settings.model_name} v{version}, test ROC-AUC {auc:.4f}{ratio}")
-    print(f"  load it: mlflow.pyfunc.load_model('models:/{settings.model_name}@champion')")
-    lake = DeltaLake(settings.lake_uri)
-    if lake.exists("ml/transaction_scores"):
-        scored = (
-            lake.scan("ml/transaction_scores")
-            .select(pl.len().alias("rows"), pl.col("flagged").sum().alias("flagged"))
-            .collect()
-            .row(0, named=True)
-        )
-        share = scored["flagged"] / max(scored["rows"], 1)
-        print(
-            f"scored transactions: {scored['rows']:,}, flagged {scored['flagged']:,} ({share:.2%})"
-        )
-
-
-def _print_monitoring_summary(settings: Settings) -> None:
-    """The newest drift and performance reports."""
-    import polars as pl
-
-    from ml_platform.lib.lake.delta import DeltaLake
-
-    lake = DeltaLake(settings.lake_uri)
-    if lake.exists("monitoring/feature_drift"):
-        drift = lake.read("monitoring/feature_drift")
-        newest = drift.get_column("event_date").max()
-        day = drift.filter(pl.col("event_date") == newest, pl.col("kind") != "score")
-        judged = day.filter(pl.col("judged"))
-        worst = day.sort("psi", descending=True).row(0, named=True)
-        verdict = (
-            f"{judged.get_column('drifted').sum()} of {judged.height} features drifted"
-            if judged.height
-            else f"not judged: {worst['reason']}"
-        )
-        print(
-            f"drift {newest}: {verdict}; worst PSI {worst['psi']:.3f} ({worst['feature']}); "
-            f"report {Path(settings.reports_dir) / 'feature_drift' / f'{newest}.html'}"
-        )
-    if lake.exists("monitoring/model_performance"):
-        row = lake.read("monitoring/model_performance").sort("report_date").row(-1, named=True)
-        auc = row["window_roc_auc"]
-        print(
-            f"performance reported {row['report_date']} on {row['cohort_date']} (matured): "
-            f"trailing ROC-AUC {auc if auc is None else round(auc, 4)}, "
-            f"alert rate {row['window_alert_rate'] or 0:.2%}, degraded={row['degraded']}"
-        )
+    return prompt(args.path or Path(settings.warehouse_path), args.command, sys.stdout)
 
 
 def _drift_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,7 @@ computation behind it lives under ``lib/`` as plain Python over Polars and Delta
 
 import dagster as dg
 
+from ml_platform.defs.analytics.assets import analytics_assets
 from ml_platform.defs.automation.jobs import (
     daily_job,
     feature_job,
@@ -13,6 +14,7 @@ from ml_platform.defs.automation.jobs import (
     monitoring_job,
     scoring_job,
     training_job,
+    warehouse_job,
 )
 from ml_platform.defs.automation.schedules import (
     automation_sensor,
@@ -32,11 +34,28 @@ from ml_platform.defs.monitoring.assets import build_monitoring_assets
 from ml_platform.defs.monitoring.sensors import retraining_sensor
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.defs.scoring.assets import scoring_assets
+from ml_platform.defs.serving.assets import online_scores_spec
 from ml_platform.defs.staging.assets import silver_assets
 from ml_platform.defs.training.assets import training_assets
 from ml_platform.settings import Settings
 
-_EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
+
+def _k8s_job_executor() -> dg.ExecutorDefinition:
+    """Each step in its own Kubernetes Job (dagster-k8s, ``production`` extra), imported lazily.
+
+    A backfill's partitions then run in parallel pods, within the run's ``max_concurrent``
+    steps and the instance's concurrency pools (deploy/production/helm-values.yaml).
+    """
+    from dagster_k8s import k8s_job_executor
+
+    return k8s_job_executor
+
+
+_EXECUTORS = {
+    "in_process": lambda: dg.in_process_executor,
+    "multiprocess": lambda: dg.multiprocess_executor,
+    "k8s": _k8s_job_executor,
+}
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -56,9 +75,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *feature_store_assets,
             *training_assets,
             *scoring_assets,
+            online_scores_spec,
             *build_monitoring_assets(settings),
+            *analytics_assets,
         ],
-        jobs=[ingestion_job, feature_job, training_job, scoring_job, monitoring_job, daily_job],
+        jobs=[
+            ingestion_job,
+            feature_job,
+            training_job,
+            scoring_job,
+            monitoring_job,
+            daily_job,
+            warehouse_job,
+        ],
         schedules=[daily_schedule, training_schedule],
         sensors=[
             landing_sensor,
@@ -66,7 +95,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             automation_sensor(settings.automation_interval_seconds),
         ],
         resources={"platform": PlatformResource.from_settings(settings)},
-        executor=_EXECUTORS[settings.executor],
+        executor=_EXECUTORS[settings.executor](),
     )
 
 

@@ -17,6 +17,11 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
+def silver_rows(root: Path) -> int:
+    """Rows of silver/transactions under ``root/data``."""
+    return pl.read_delta(str(root / "data" / "lake" / "silver" / "transactions")).height
+
+
 SMALL = ["--days", "3", "--customers", "200", "--merchants", "40", "--no-progress"]
 # Enough days and customers for matured labels of both classes in every split.
 DEMO = ["--days", "24", "--customers", "700", "--merchants", "120", "--seed", "5", "--no-progress"]
@@ -64,6 +69,11 @@ def test_demo_runs_end_to_end_and_can_be_rerun(
     assert "bronze/quarantine" in out and "silver/transactions" in out
     assert "champion: fraud_detector v1" in out and "% of the oracle" in out
     assert "scored transactions:" in out and "sample online lookup" in out
+    assert "== 7/8 warehouse" in out and "make sql" in out and "docs/queries/" in out
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    assert main(["sql", "-c", "SELECT count(*) AS n FROM lake.transactions;"]) == 0
+    assert f"| {silver_rows(tmp_path)} |" in capsys.readouterr().out.replace(",", "")
+    assert warehouse.exists()
     assert (tmp_path / "dagster_home" / "dagster.yaml").exists()
     silver = pl.read_delta(str(tmp_path / "data" / "lake" / "silver" / "transactions"))
     quarantine = pl.read_delta(str(tmp_path / "data" / "lake" / "bronze" / "quarantine"))

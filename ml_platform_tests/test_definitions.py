@@ -30,7 +30,23 @@ EXPECTED_ASSETS = {
     "ml/champion": "training",
     "ml/transaction_scores": "scoring",
     "monitoring/feature_drift": "monitoring",
+    "monitoring/online_drift": "monitoring",
     "monitoring/model_performance": "monitoring",
+    "warehouse/lake/transactions": "analytics",
+    "warehouse/lake/labels": "analytics",
+    "warehouse/lake/customers": "analytics",
+    "warehouse/features/customer_daily": "analytics",
+    "warehouse/features/merchant_daily": "analytics",
+    "warehouse/ml/transaction_scores": "analytics",
+    "warehouse/ml/model_versions": "analytics",
+    "warehouse/ml/training_runs": "analytics",
+    "warehouse/monitoring/feature_drift": "analytics",
+    "warehouse/monitoring/model_performance": "analytics",
+    "warehouse/analytics/daily_kpis": "analytics",
+    "warehouse/analytics/daily_kpis_by_channel": "analytics",
+    "warehouse/analytics/daily_kpis_by_category": "analytics",
+    "warehouse/analytics/build_info": "analytics",
+    "serving/online_scores": "serving",
 }
 EXPECTED_CHECKS = {
     ("bronze/transactions", "transactions_reconciled"),
@@ -44,6 +60,7 @@ EXPECTED_CHECKS = {
     ("ml/champion", "champion_roc_auc_above_floor"),
     ("ml/transaction_scores", "transaction_scores_schema_valid"),
     ("monitoring/feature_drift", "feature_drift_schema_valid"),
+    ("monitoring/online_drift", "online_drift_schema_valid"),
     ("monitoring/model_performance", "model_performance_schema_valid"),
 }
 # What runs on its own in a fresh instance, and what is there to switch on.
@@ -56,8 +73,19 @@ EXPECTED_SCHEDULES = {
     "daily_schedule": (dg.DefaultScheduleStatus.STOPPED, "0 6 * * *"),
     "training_schedule": (dg.DefaultScheduleStatus.RUNNING, "0 3 * * 1"),
 }
+EXPECTED_JOBS = (
+    "ingestion_job",
+    "feature_job",
+    "training_job",
+    "scoring_job",
+    "monitoring_job",
+    "daily_job",
+    "warehouse_job",
+)
 # Assets that bring themselves up to date (declarative automation); the rest are launched by
-# the landing sensor (bronze), the retraining sensor / schedule (training) or by hand.
+# the landing sensor (bronze), the retraining sensor / schedule (training) or by hand. The
+# warehouse's derived analytics tables have no condition: they are built in the same step as
+# the warehouse tables that do.
 AUTOMATED = {
     "silver/transactions",
     "silver/labels",
@@ -68,7 +96,18 @@ AUTOMATED = {
     "feature_store/online_store",
     "ml/transaction_scores",
     "monitoring/feature_drift",
+    "monitoring/online_drift",
     "monitoring/model_performance",
+    "warehouse/lake/transactions",
+    "warehouse/lake/labels",
+    "warehouse/lake/customers",
+    "warehouse/features/customer_daily",
+    "warehouse/features/merchant_daily",
+    "warehouse/ml/transaction_scores",
+    "warehouse/ml/model_versions",
+    "warehouse/ml/training_runs",
+    "warehouse/monitoring/feature_drift",
+    "warehouse/monitoring/model_performance",
 }
 
 
@@ -100,14 +139,7 @@ def test_checks_sensors_and_jobs() -> None:
         name: (s.default_status, s.cron_schedule) for name, s in schedules.items()
     } == EXPECTED_SCHEDULES
     assert all(s.description for s in schedules.values())
-    for name in (
-        "ingestion_job",
-        "feature_job",
-        "training_job",
-        "scoring_job",
-        "monitoring_job",
-        "daily_job",
-    ):
+    for name in EXPECTED_JOBS:
         assert definitions.resolve_job_def(name).description
 
 
@@ -128,6 +160,7 @@ def test_event_date_assets_are_daily_with_single_run_backfills() -> None:
         "features/merchant_daily",
         "ml/transaction_scores",
         "monitoring/feature_drift",
+        "monitoring/online_drift",
         "monitoring/model_performance",
     ):
         node = graph.get(dg.AssetKey.from_user_string(key))

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from ml_platform.settings import PROJECT_ROOT
-from ml_platform_tests.test_definitions import EXPECTED_ASSETS, EXPECTED_CHECKS
+from ml_platform_tests.test_definitions import (
+    EXPECTED_ASSETS,
+    EXPECTED_CHECKS,
+    EXPECTED_JOBS,
+    EXPECTED_SCHEDULES,
+    EXPECTED_SENSORS,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +33,13 @@ QUERY = """
           ... on PythonError { message }
           ... on RepositoryLocation {
             repositories {
-              assetNodes { assetKey { path } groupName description }
+              assetNodes {
+                assetKey { path } groupName description kinds
+                owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+              }
               jobs { name description }
               sensors { name description }
+              schedules { name description cronSchedule }
             }
           }
         }
@@ -56,7 +66,7 @@ def _graphql(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
-def test_webserver_serves_every_asset_job_and_sensor(tmp_path: Path) -> None:
+def test_webserver_serves_every_asset_check_job_sensor_and_schedule(tmp_path: Path) -> None:
     port = _free_port()
     log = tmp_path / "webserver.log"
     env = {
@@ -98,21 +108,34 @@ def test_webserver_serves_every_asset_job_and_sensor(tmp_path: Path) -> None:
         [repository] = location["repositories"]
         assets = {"/".join(n["assetKey"]["path"]): n for n in repository["assetNodes"]}
         assert {k: n["groupName"] for k, n in assets.items()} == EXPECTED_ASSETS
-        assert all(n["description"] for n in assets.values())
-        assert {j["name"] for j in repository["jobs"]} >= {"ingestion_job", "feature_job"}
-        assert {s["name"] for s in repository["sensors"]} >= {"landing_sensor"}
-        assert all(s["description"] for s in repository["sensors"])
+        for key, node in assets.items():
+            assert node["description"] and node["kinds"], key
+            assert node["owners"] == [{"team": "ml-platform"}], key
+        # Dagster adds hidden `__ASSET_JOB…` jobs; every job of ours is there, described.
+        jobs = {j["name"]: j for j in repository["jobs"] if not j["name"].startswith("__")}
+        assert set(jobs) == set(EXPECTED_JOBS)
+        assert all(j["description"] for j in jobs.values())
+        sensors = {s["name"]: s for s in repository["sensors"]}
+        assert set(sensors) == set(EXPECTED_SENSORS)
+        assert all(s["description"] for s in sensors.values())
+        schedules = {s["name"]: s for s in repository["schedules"]}
+        assert {n: s["cronSchedule"] for n, s in schedules.items()} == {
+            n: cron for n, (_, cron) in EXPECTED_SCHEDULES.items()
+        }
+        assert all(s["description"] for s in schedules.values())
         checks = _graphql(
             port,
             "{ assetNodes { assetKey { path } assetChecksOrError { "
             "... on AssetChecks { checks { name description blocking } } } } }",
         )["data"]["assetNodes"]
         served = {
-            ("/".join(n["assetKey"]["path"]), c["name"])
+            ("/".join(n["assetKey"]["path"]), c["name"]): c
             for n in checks
             for c in n["assetChecksOrError"].get("checks", [])
         }
-        assert served == EXPECTED_CHECKS
+        assert set(served) == EXPECTED_CHECKS
+        for key, check in served.items():
+            assert check["description"] and check["blocking"], key
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -53,3 +53,12 @@ daily_job = dg.define_asset_job(
         "scores → drift and performance reports (what `daily_schedule` launches)."
     ),
 )
+
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=dg.AssetSelection.groups("analytics"),
+    description=(
+        "Rebuild the analysts' DuckDB warehouse (lake, features, ml, monitoring and analytics "
+        "schemas) in a new file and swap it in atomically: safe while analysts are connected."
+    ),
+)

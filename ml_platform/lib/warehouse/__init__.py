@@ -1,0 +1,1 @@
+"""The analysts' DuckDB warehouse: catalog, build, atomic publication, and the SQL prompt."""
