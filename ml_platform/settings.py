@@ -29,6 +29,16 @@ def _typed(name: str, default: Any) -> Any:
     return type(default)(raw) if raw else default
 
 
+def secret(name: str) -> str | None:
+    """A credential from ``ML_PLATFORM_<NAME>`` (``None`` when unset or empty).
+
+    Credentials are deliberately not ``Settings`` fields: settings are shown in the Dagster UI
+    (the platform resource) and in run metadata, secrets never are. Read one where it is used,
+    in the process that uses it (e.g. from a Kubernetes Secret mounted as environment).
+    """
+    return os.environ.get(_ENV_PREFIX + name, "").strip() or None
+
+
 def _resolve(path: str) -> str:
     """Resolve a relative filesystem path against the project root; leave URIs alone."""
     if "://" in path:
@@ -48,6 +58,7 @@ _LOCATIONS = (
     "feast_dir",
     "mlflow_artifact_root",
     "reports_dir",
+    "warehouse_path",
 )
 # Fields read their own way (see ``from_env``); every other field is a typed tunable.
 _SPECIAL = ("data_dir", "partition_start", "mlflow_tracking_uri")
@@ -63,10 +74,14 @@ class Settings:
         lake_uri: Root URI of the Delta lake (a path or ``s3://bucket/prefix``).
         ground_truth_dir: Where the simulator writes its answer key (never read by the pipeline).
         partition_start: First day of the daily partitions.
-        executor: ``in_process`` (fast on a laptop) or ``multiprocess``.
+        executor: ``in_process`` (fast on a laptop), ``multiprocess``, or ``k8s`` (each step in
+            its own Kubernetes pod; needs the ``production`` extra).
         landing_settle_seconds: A landing file must be unchanged this long before it is ingested.
         feast_repo_dir: The Feast repository (``feature_store.yaml``).
         feast_dir: Feast's registry, online store and offline Parquet exports live here.
+        feast_online_store: Feast's online store: ``sqlite`` (a file in ``feast_dir``) or a
+            Redis URL, ``redis://[user@]host:port[/db]`` (``rediss://`` for TLS); its password,
+            a credential, is read from ``ML_PLATFORM_FEAST_REDIS_PASSWORD`` by ``secret``.
         mlflow_tracking_uri: MLflow tracking + registry store (``MLFLOW_TRACKING_URI`` wins).
         mlflow_artifact_root: Where MLflow stores artifacts of the project's experiment.
         model_name: Registered model name in the MLflow registry.
@@ -76,6 +91,8 @@ class Settings:
         champion_min_roc_auc: Quality floor the champion must stay above (asset check).
         seed: Seed of every random choice in training.
         reports_dir: Where the monitoring reports (HTML) are written.
+        warehouse_path: The analysts' DuckDB file (rebuilt by the ``analytics`` assets and
+            swapped in atomically; open it read-only, e.g. with ``make sql``).
         drift_psi_threshold: PSI of a numeric feature (reference bins) that counts as drift.
         drift_ks_threshold: Kolmogorov-Smirnov statistic of a numeric feature that counts as drift.
         drift_categorical_threshold: Jensen-Shannon distance of a categorical feature that counts.
@@ -96,6 +113,7 @@ class Settings:
     partition_start: dt.date
     feast_repo_dir: str = str(PROJECT_ROOT / "feature_repo")
     feast_dir: str = str(PROJECT_ROOT / "data" / "feast")
+    feast_online_store: str = "sqlite"
     mlflow_tracking_uri: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'mlflow' / 'mlflow.db'}"
     mlflow_artifact_root: str = str(PROJECT_ROOT / "data" / "mlflow" / "artifacts")
     model_name: str = "fraud_detector"
@@ -107,6 +125,7 @@ class Settings:
     executor: str = "in_process"
     landing_settle_seconds: float = 5.0
     reports_dir: str = str(PROJECT_ROOT / "data" / "reports")
+    warehouse_path: str = str(PROJECT_ROOT / "data" / "warehouse.duckdb")
     drift_psi_threshold: float = 0.1
     drift_ks_threshold: float = 0.1
     drift_categorical_threshold: float = 0.1
@@ -136,6 +155,7 @@ class Settings:
             "mlflow_tracking_uri": f"sqlite:///{data / 'mlflow' / 'mlflow.db'}",
             "mlflow_artifact_root": str(data / "mlflow" / "artifacts"),
             "reports_dir": str(data / "reports"),
+            "warehouse_path": str(data / "warehouse.duckdb"),
         }
         return cls(**{**values, **overrides})
 

@@ -22,12 +22,20 @@ def test_defaults_put_everything_under_data() -> None:
     settings = Settings.from_env()
     assert settings == Settings.under(PROJECT_ROOT / "data")
     assert settings.feast_repo_dir == str(PROJECT_ROOT / "feature_repo")
+    assert settings.warehouse_path == str(PROJECT_ROOT / "data" / "warehouse.duckdb")
+
+
+def test_the_warehouse_follows_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ML_PLATFORM_DATA_DIR", "/srv/ml")
+    assert Settings.from_env().warehouse_path == "/srv/ml/warehouse.duckdb"
+    assert Settings.under("/tmp/x").warehouse_path == "/tmp/x/warehouse.duckdb"
 
 
 def test_every_variable_is_read_with_its_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ML_PLATFORM_DATA_DIR", "/srv/ml")
     monkeypatch.setenv("ML_PLATFORM_LAKE_URI", "s3://bucket/lake")
     monkeypatch.setenv("ML_PLATFORM_REPORTS_DIR", "reports")  # relative: to the project
+    monkeypatch.setenv("ML_PLATFORM_WAREHOUSE_PATH", "/srv/analytics/fraud.duckdb")
     monkeypatch.setenv("ML_PLATFORM_LABEL_MATURITY_DAYS", "21")
     monkeypatch.setenv("ML_PLATFORM_DRIFT_PSI_THRESHOLD", "0.25")
     monkeypatch.setenv("ML_PLATFORM_EXECUTOR", "multiprocess")
@@ -37,6 +45,7 @@ def test_every_variable_is_read_with_its_type(monkeypatch: pytest.MonkeyPatch) -
     assert settings.landing_dir == "/srv/ml/landing"
     assert settings.lake_uri == "s3://bucket/lake"
     assert settings.reports_dir == str(PROJECT_ROOT / "reports")
+    assert settings.warehouse_path == "/srv/analytics/fraud.duckdb"
     assert settings.label_maturity_days == 21 and isinstance(settings.label_maturity_days, int)
     assert settings.drift_psi_threshold == 0.25
     assert settings.executor == "multiprocess"

@@ -27,9 +27,11 @@ class PlatformResource(dg.ConfigurableResource):
     ground_truth_dir: str
     feast_repo_dir: str
     feast_dir: str
+    feast_online_store: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: str
     reports_dir: str
+    warehouse_path: str
     landing_settle_seconds: float
     model_name: str
     label_maturity_days: int

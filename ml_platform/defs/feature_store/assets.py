@@ -96,9 +96,9 @@ def feast_registry(context: dg.AssetExecutionContext, platform: PlatformResource
         ]
     ),
     description=(
-        "The Feast online store (SQLite): the newest snapshot of every customer and merchant, "
-        "for online lookups. Only entities whose newest snapshot is newer than what the store "
-        "holds are written, so it never moves backwards."
+        "The Feast online store (SQLite; Redis in production): the newest snapshot of every "
+        "customer and merchant, for online lookups. Only entities whose newest snapshot is "
+        "newer than what the store holds are written, so it never moves backwards."
     ),
 )
 def feast_online_store(context: dg.AssetExecutionContext, platform: PlatformResource):
@@ -122,7 +122,7 @@ def feast_online_store(context: dg.AssetExecutionContext, platform: PlatformReso
             "dagster/row_count": sum(written.values()),
             "seconds": round(elapsed, 2),
             "sample_lookup": markdown_preview(sample),
-            "online_store": dg.MetadataValue.path(str(store.config.online_store.path)),
+            "online_store": dg.MetadataValue.path(feast_store.online_store_location(settings)),
         }
     )
 

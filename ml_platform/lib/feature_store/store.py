@@ -3,7 +3,9 @@
 The store is configured in code from ``Settings`` (``feature_repo/feature_store.yaml`` says
 the same thing for the ``feast`` CLI): project ``ml_platform``, a SQL registry in SQLite
 (the file registry lost concurrent updates), a SQLite online store and the DuckDB offline
-store over the pipeline's Parquet exports, all under ``Settings.feast_dir``.
+store over the pipeline's Parquet exports, all under ``Settings.feast_dir``. In production the
+online store is Redis instead (``ML_PLATFORM_FEAST_ONLINE_STORE=redis://host:port/db``,
+see ``online_store_config``); everything else here works the same on both.
 
 Feast's registry and online store are single-writer: run ``apply_if_changed`` and
 ``materialize_latest`` from one concurrency pool, never in parallel with each other.
@@ -12,6 +14,7 @@ Feast's registry and online store are single-writer: run ``apply_if_changed`` an
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 from feast import (
@@ -29,17 +32,21 @@ from feast.feature_view import DUMMY_ENTITY_ID
 from feast.infra.offline_stores.duckdb import DuckDBOfflineStoreConfig
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.infra.registry.sql import SqlRegistryConfig
+from feast.repo_config import FeastConfigBaseModel
 from google.protobuf.json_format import MessageToDict
 
 from ml_platform.lib.feature_store.definitions import FeatureRepo, build_feature_repo
 from ml_platform.lib.feature_store.export import day_file, exported_days
 from ml_platform.lib.features.catalog import TIMESTAMP, FeatureTable
-from ml_platform.settings import Settings
+from ml_platform.settings import Settings, secret
 
 PROJECT = "ml_platform"
 REGISTRY_FILE = "registry.db"
 ONLINE_STORE_FILE = "online_store.db"
 OFFLINE_DIR = "offline"
+SQLITE_ONLINE_STORE = "sqlite"
+REDIS_SCHEMES = ("redis", "rediss")
+REDIS_PASSWORD_VARIABLE = "FEAST_REDIS_PASSWORD"  # ML_PLATFORM_FEAST_REDIS_PASSWORD
 # A snapshot of feature_date d is stamped at the end of d; slack when picking files by day.
 _DATE_SLACK = dt.timedelta(days=2)
 
@@ -65,11 +72,70 @@ def repo_config(settings: Settings) -> RepoConfig:
             path=f"sqlite:///{feast_dir / REGISTRY_FILE}",
             cache_ttl_seconds=60,
         ),
-        online_store=SqliteOnlineStoreConfig(path=str(feast_dir / ONLINE_STORE_FILE)),
+        online_store=online_store_config(settings),
         offline_store=DuckDBOfflineStoreConfig(),
         entity_key_serialization_version=3,
         repo_path=Path(settings.feast_repo_dir),
     )
+
+
+def online_store_config(settings: Settings) -> FeastConfigBaseModel:
+    """Feast's online store for ``settings.feast_online_store``: SQLite or Redis.
+
+    ``sqlite`` is a file under ``feast_dir``. ``redis://[user@]host[:port][/db]`` (or
+    ``rediss://`` for TLS) is a Redis server; its password comes from the environment
+    (``ML_PLATFORM_FEAST_REDIS_PASSWORD``, e.g. a Kubernetes Secret), never from the URL, which
+    is shown in the Dagster UI.
+
+    Feast's own write-time deduplication is switched off (``skip_dedup``): it drops a row whose
+    event time equals the stored one, so a recomputed day would never replace its online
+    values. ``materialize_latest`` does the comparison itself (at least as new: written), and
+    its writers are serialized in one concurrency pool, the condition Feast sets for skipping.
+
+    Raises:
+        ValueError: For an unknown store, a password in the URL, or a password Feast's
+            connection string cannot carry (a comma).
+    """
+    target = settings.feast_online_store.strip()
+    if target == SQLITE_ONLINE_STORE:
+        path = Path(settings.feast_dir).absolute() / ONLINE_STORE_FILE
+        return SqliteOnlineStoreConfig(path=str(path))
+    url = urlsplit(target)
+    if url.scheme not in REDIS_SCHEMES or not url.hostname:
+        raise ValueError(
+            f"ML_PLATFORM_FEAST_ONLINE_STORE={target!r}: expected 'sqlite' or "
+            "'redis://[user@]host[:port][/db]' ('rediss://' for TLS)"
+        )
+    if url.password is not None:
+        raise ValueError(
+            "ML_PLATFORM_FEAST_ONLINE_STORE must not contain a password (it is shown in the "
+            "Dagster UI): set ML_PLATFORM_FEAST_REDIS_PASSWORD instead"
+        )
+    options = [f"{url.hostname}:{url.port or 6379}"]
+    database = url.path.strip("/")
+    if database:
+        options.append(f"db={int(database)}")
+    if url.username:
+        options.append(f"username={url.username}")
+    password = secret(REDIS_PASSWORD_VARIABLE)
+    if password is not None:
+        if "," in password:
+            raise ValueError("ML_PLATFORM_FEAST_REDIS_PASSWORD cannot contain a comma (Feast)")
+        options.append(f"password={password}")
+    if url.scheme == "rediss":
+        options.append("ssl=true")
+    # Imported here: it needs the redis client, part of the `production` extra only.
+    from feast.infra.online_stores.redis import RedisOnlineStoreConfig
+
+    return RedisOnlineStoreConfig(connection_string=",".join(options), skip_dedup=True)
+
+
+def online_store_location(settings: Settings) -> str:
+    """Where the online store is, for people: the SQLite path or the Redis URL (no password)."""
+    config = online_store_config(settings)
+    if isinstance(config, SqliteOnlineStoreConfig):
+        return str(config.path)
+    return settings.feast_online_store.strip()
 
 
 def feature_store(settings: Settings) -> FeatureStore:
@@ -152,9 +218,13 @@ def materialize_latest(store: FeatureStore, repo: FeatureRepo) -> dict[str, int]
     is printed to stdout and the registry is not written. Reading the online timestamps first
     costs about 2 s more per 10k entities: the price of "never older".
 
+    The online tables are (re)created first if missing, so a deleted online store file is
+    rebuilt by the next call.
+
     Returns:
         Entities written per feature view.
     """
+    ensure_online_tables(store, repo)
     counts = {}
     for table in repo.tables:
         rows = newer_than_online(store, table, latest_snapshot_rows(repo, table))
@@ -162,6 +232,25 @@ def materialize_latest(store: FeatureStore, repo: FeatureRepo) -> dict[str, int]
             store.write_to_online_store(table.view_name, df=rows.to_pandas())
         counts[table.view_name] = rows.height
     return counts
+
+
+def ensure_online_tables(store: FeatureStore, repo: FeatureRepo) -> None:
+    """Create the online tables of the repo's feature views where they are missing.
+
+    ``apply`` creates them, but ``apply_if_changed`` skips an unchanged registry, so an online
+    store file that was deleted (or lost) would otherwise stay without tables and every
+    lookup and write would fail with ``no such table``. Idempotent (``CREATE TABLE IF NOT
+    EXISTS``); touches neither the registry nor existing rows.
+    """
+    views = [store.get_feature_view(table.view_name) for table in repo.tables]
+    store.provider.update_infra(
+        project=store.project,
+        tables_to_delete=[],
+        tables_to_keep=views,
+        entities_to_delete=[],
+        entities_to_keep=[],
+        partial=True,
+    )
 
 
 def latest_snapshot_rows(repo: FeatureRepo, table: FeatureTable) -> pl.DataFrame:

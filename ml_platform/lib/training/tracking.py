@@ -2,7 +2,10 @@
 
 MLflow 3 conventions (STYLE.md): a SQLite tracking/registry store by default (the file store
 is retired) and the experiment created with an explicit ``artifact_location``; any other
-``MLFLOW_TRACKING_URI`` (e.g. an ``http://`` server) works the same way.
+``MLFLOW_TRACKING_URI`` (e.g. an ``http://`` server) works the same way. In production that is
+``postgresql://user@host:5432/mlflow`` with the password in ``PGPASSWORD`` (libpq reads it), so
+no credential is part of the URI, which the Dagster UI shows; a bare ``postgresql://`` uses
+psycopg 3 under SQLAlchemy 2.1 (both drivers are in the ``production`` extra).
 
 Several processes creating a fresh SQLite store at once fail in MLflow's schema migrations
 (FINDINGS.md), and merely constructing an ``MlflowClient`` creates the store: ``configure``

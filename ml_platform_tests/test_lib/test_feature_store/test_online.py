@@ -1,7 +1,13 @@
-"""materialize_latest: the online store serves the newest snapshot and never regresses."""
+"""materialize_latest: the online store serves the newest snapshot and never regresses.
 
+Every test runs on both online stores: SQLite (local) and Redis (production), the latter a real
+server started for the module (``redis_server``).
+"""
+
+import dataclasses
 import datetime as dt
 import random
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
@@ -23,6 +29,7 @@ from ml_platform.lib.features.catalog import (
     TIMESTAMP,
     FeatureTable,
 )
+from ml_platform_tests.local_servers import Redis, redis_server
 from ml_platform_tests.test_lib.test_feature_store.snapshots import (
     FEAST_WARNINGS,
     export_all,
@@ -38,6 +45,25 @@ IDS = {
     CUSTOMER_DAILY.view_name: list(range(1, 31)),
     MERCHANT_DAILY.view_name: list(range(100, 110)),
 }
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[Redis]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def settings(request, settings):
+    """The tmp settings, with the online store on SQLite or on an emptied Redis."""
+    if request.param == "sqlite":
+        return settings
+    server: Redis = request.getfixturevalue("redis")
+    import redis as redis_client
+
+    with redis_client.Redis(host=server.host, port=server.port) as client:
+        client.flushall()
+    return dataclasses.replace(settings, feast_online_store=server.url)
 
 
 @pytest.fixture
@@ -166,3 +192,16 @@ def test_online_request_features_match_the_offline_definition(lake, store, repo,
     assert got["is_foreign"] == [int(customer["home_country"] is not None)]
     assert got["channel_code"] == [0]
     assert got["amount_mean_30d"] == [mean]
+
+
+def test_the_online_values_live_in_the_configured_store(settings, store, repo, exported):
+    counts = materialize_latest(store, repo)
+    assert store.config.online_store.type == settings.feast_online_store.split(":")[0]
+    if store.config.online_store.type == "redis":
+        import redis as redis_client
+
+        server = store.config.online_store.connection_string.split(",")[0]
+        host, port = server.split(":")
+        with redis_client.Redis(host=host, port=int(port)) as client:
+            # one hash per entity key (all views of an entity share it)
+            assert client.dbsize() == sum(counts.values())
