@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
@@ -62,6 +62,9 @@ def run_ingestion(
         log("no new or changed landing files")
         return []
     runs = plan_runs(scan, is_partition_date, dt.datetime.now(dt.UTC).date())
+    # Asked to ingest now: the operator vouches the files are complete (files that change
+    # while they are read are still skipped).
+    settings = replace(settings, landing_settle_seconds=0.0)
     outcomes = []
     for planned in runs:
         request = run_request(planned)
@@ -171,6 +174,24 @@ def run_monitoring(
 ) -> RunOutcome | None:
     """Drift and performance reports for every day silver holds (or ``first``…``last``)."""
     return _run_over_silver_days(settings, instance, "monitoring_job", "reports", log, first, last)
+
+
+def run_warehouse(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log: Callable[[str], None] = lambda _: None,
+) -> RunOutcome:
+    """Rebuild the analysts' DuckDB warehouse and swap it in, in one run."""
+    log(f"warehouse: lake + MLflow → {settings.warehouse_path}")
+    return _execute(
+        settings,
+        instance,
+        "warehouse_job",
+        {"ml_platform/trigger": "cli"},
+        log,
+        "warehouse",
+        "unpartitioned",
+    )
 
 
 def _run_over_silver_days(

@@ -123,6 +123,7 @@ def test_assets_groups_and_descriptions() -> None:
         assert node.description and len(node.description) > 40, key
         assert node.owners == ["team:ml-platform"], key
         assert node.kinds, key
+        assert "dagster/column_schema" in node.metadata, key
 
 
 def test_checks_sensors_and_jobs() -> None:

@@ -51,3 +51,79 @@ def markdown_preview(frame: pl.DataFrame, rows: int = 10) -> dg.MarkdownMetadata
         for row in head.iter_rows()
     ]
     return dg.MetadataValue.md("\n".join([header, rule, *body]))
+
+
+def _features() -> dict[str, "tuple[pl.DataType, str]"]:
+    from ml_platform.lib.features.catalog import FEATURE_TABLES, REQUEST_FEATURES
+
+    every = [f for table in FEATURE_TABLES for f in table.features] + list(REQUEST_FEATURES)
+    return {f.name: (f.dtype, f.description) for f in every}
+
+
+def model_input_schema() -> dg.TableSchema:
+    """The model's inputs (its signature), in the order the model matrix has them."""
+    from ml_platform.lib.training.matrix import MODEL_FEATURES
+
+    features = _features()
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, str(features[name][0]), description=features[name][1])
+            for name in MODEL_FEATURES
+        ]
+    )
+
+
+def training_set_schema() -> dg.TableSchema:
+    """Columns of ``ml/training_set``: entity and request columns, label, features, split."""
+    from ml_platform.lib.feature_store.definitions import TRANSACTION_REQUEST_COLUMNS
+    from ml_platform.lib.training.dataset import ENTITY_COLUMNS, LABEL, SPLIT
+
+    entity = {
+        "transaction_id": ("String", "Transaction."),
+        "customer_id": ("Int64", "Card holder (customer_daily key)."),
+        "merchant_id": ("Int64", "Merchant (merchant_daily key)."),
+        "event_timestamp": ("Datetime(us, UTC)", "Point in time of the feature lookup."),
+    }
+    head = [dg.TableColumn(n, entity[n][0], description=entity[n][1]) for n in ENTITY_COLUMNS]
+    silver_types = {"amount": "Float64", "country": "String", "channel": "String"}
+    request = [
+        dg.TableColumn(field, silver_types[silver], description=f"Request field: silver {silver}.")
+        for silver, field in TRANSACTION_REQUEST_COLUMNS.items()
+    ]
+    features = [
+        dg.TableColumn(name, str(dtype), description=description)
+        for name, (dtype, description) in _features().items()
+    ]
+    tail = [
+        dg.TableColumn(LABEL, "Int32", description="1 if a chargeback was known by as_of."),
+        dg.TableColumn(SPLIT, "String", description="train, validation or test (by time)."),
+    ]
+    return dg.TableSchema(columns=[*head, *request, *features, *tail])
+
+
+def feature_service_schema() -> dg.TableSchema:
+    """What the ``fraud_detection`` feature service returns: every view and on-demand feature."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, str(dtype), description=description)
+            for name, (dtype, description) in _features().items()
+        ]
+    )
+
+
+def online_store_schema() -> dg.TableSchema:
+    """What the online store holds per entity: its key, the snapshot time and its features."""
+    from ml_platform.lib.features.catalog import FEATURE_TABLES
+
+    columns = []
+    for table in FEATURE_TABLES:
+        columns.append(
+            dg.TableColumn(
+                table.join_key, "Int64", description=f"Key of the `{table.view_name}` view."
+            )
+        )
+        columns += [
+            dg.TableColumn(f"{table.view_name}:{f.name}", str(f.dtype), description=f.description)
+            for f in table.features
+        ]
+    return dg.TableSchema(columns=columns)

@@ -13,7 +13,12 @@ import dagster as dg
 import polars as pl
 
 from ml_platform.defs.automation.conditions import on_definitions_change, on_new_data
-from ml_platform.defs.metadata import OWNERS, markdown_preview
+from ml_platform.defs.metadata import (
+    OWNERS,
+    feature_service_schema,
+    markdown_preview,
+    online_store_schema,
+)
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.feature_store import store as feast_store
 from ml_platform.lib.feature_store.definitions import SERVICE_NAME
@@ -48,6 +53,7 @@ def _definitions_version() -> str:
     owners=OWNERS,
     pool=FEAST_POOL,
     code_version=_definitions_version(),
+    metadata={"dagster/column_schema": feature_service_schema()},
     automation_condition=on_definitions_change(),
     description=(
         "The Feast registry: entities `customer` and `merchant`, the feature views "
@@ -81,6 +87,7 @@ def feast_registry(context: dg.AssetExecutionContext, platform: PlatformResource
 @dg.asset(
     key=dg.AssetKey(["feature_store", "online_store"]),
     group_name=GROUP,
+    metadata={"dagster/column_schema": online_store_schema()},
     kinds={"feast", "sqlite"},
     owners=OWNERS,
     pool=FEAST_POOL,

@@ -91,6 +91,7 @@ def _run_ingestion(
         source,
         batch_id=context.run.run_id,
         progress=progress,
+        settle_seconds=platform.landing_settle_seconds,
     )
     context.log.info(
         f"{source.name}: {report.files_seen} files seen, {len(report.outcomes)} new or changed, "
@@ -99,6 +100,12 @@ def _run_ingestion(
     )
     for outcome in report.rejected:
         context.log.warning(f"file quarantined whole: {outcome.error}")
+    if report.files_pending:
+        pending = ", ".join(report.files_pending[:10])
+        context.log.info(f"still being written, left for a later run: {pending}")
+    if report.files_vanished:
+        vanished = ", ".join(report.files_vanished[:10])
+        context.log.warning(f"deleted from landing after they were listed, skipped: {vanished}")
     for outcome in report.outcomes:
         if outcome.extra_columns:
             extra = ", ".join(outcome.extra_columns)
@@ -203,6 +210,7 @@ def _build_partitioned_bronze(source: Source) -> dg.AssetsDefinition:
         backfill_policy=single_run_backfill,
         pool=INGESTION_POOL,
         check_specs=[_reconciled_check(source)],
+        metadata={"dagster/column_schema": column_schema(tables.bronze_schema(source))},
         description=(
             f"Bronze {source.name}: {source.description} Typed rows from every landing file, with "
             "source file, row number, landing and ingestion time; Delta-partitioned by event "
@@ -253,6 +261,7 @@ def _build_bronze(source: Source) -> dg.AssetsDefinition:
         deps=[LANDING_KEYS[source.name]],
         pool=INGESTION_POOL,
         check_specs=[_reconciled_check(source)],
+        metadata={"dagster/column_schema": column_schema(tables.bronze_schema(source))},
         description=(
             f"Bronze {source.name}: {source.description} Typed rows from every landing file, with "
             "source file, row number, landing and ingestion time. A run ingests every new or "

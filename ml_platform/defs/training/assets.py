@@ -14,7 +14,12 @@ import subprocess
 import dagster as dg
 import polars as pl
 
-from ml_platform.defs.metadata import OWNERS, markdown_preview
+from ml_platform.defs.metadata import (
+    OWNERS,
+    markdown_preview,
+    model_input_schema,
+    training_set_schema,
+)
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.feature_store.definitions import SERVICE_NAME
 from ml_platform.lib.feature_store.store import feature_repo
@@ -82,6 +87,7 @@ def _training_set(context: dg.AssetExecutionContext, platform: PlatformResource)
     group_name=GROUP,
     kinds={"polars", "delta", "feast"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": training_set_schema()},
     deps=[
         dg.AssetKey(["silver", "transactions"]),
         dg.AssetKey(["silver", "labels"]),
@@ -137,6 +143,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
     group_name=GROUP,
     kinds={"lightgbm", "mlflow"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": model_input_schema()},  # the model's input signature
     deps=[TRAINING_SET_KEY],
     pool=REGISTRY_POOL,
     description=(
@@ -189,6 +196,7 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
     group_name=GROUP,
     kinds={"mlflow"},
     owners=OWNERS,
+    metadata={"dagster/column_schema": model_input_schema()},  # what the champion scores on
     deps=[MODEL_KEY],
     pool=REGISTRY_POOL,
     check_specs=[

@@ -5,7 +5,9 @@ its accepted rows replace whatever that file contributed to the bronze table bef
 rows replace its earlier quarantine rows, and its ledger entry records what happened. Files
 already in the ledger with the same size and modification time are skipped, so re-landing an
 identical file adds nothing. Removing a file from the landing folder removes nothing: bronze is
-the record of what was ingested.
+the record of what was ingested. A file still being written (modified less than
+``settle_seconds`` ago, or whose size or modification time changed while it was read) is left
+for a later run: it is neither parsed into bronze nor recorded in the ledger.
 
 All writes of one call happen inside a :class:`LakeTransaction`: if any step fails, bronze,
 quarantine and ledger are restored to the versions they had before the call.
@@ -13,6 +15,7 @@ quarantine and ledger are restored to the versions they had before the call.
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +23,15 @@ from pathlib import Path
 import polars as pl
 
 from ml_platform.lib.ingestion import tables
-from ml_platform.lib.ingestion.landing import LandingFile, discover
-from ml_platform.lib.ingestion.parsing import ParsedFile, parse_file
+from ml_platform.lib.ingestion.landing import LandingFile, discover, is_settled
+from ml_platform.lib.ingestion.parsing import (
+    CHUNK_ROWS,
+    LandingFileError,
+    ParsedFile,
+    parse_chunks,
+)
 from ml_platform.lib.ingestion.sources import Source
+from ml_platform.lib.ingestion.spool import RowSpool, Spools, replace_in_pieces
 from ml_platform.lib.lake import predicates as p
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.lake.transaction import LakeTransaction
@@ -53,6 +62,8 @@ class IngestionReport:
     files_seen: int = 0
     files_unchanged: int = 0
     files_touched: int = 0
+    files_pending: list[str] = field(default_factory=list)
+    files_vanished: list[str] = field(default_factory=list)
     outcomes: list[FileOutcome] = field(default_factory=list)
     dates_touched: set[dt.date] = field(default_factory=set)
     versions: dict[str, int] = field(default_factory=dict)
@@ -85,8 +96,17 @@ def ingest_source(
     batch_id: str,
     now: dt.datetime | None = None,
     progress: ProgressCallback | None = None,
+    settle_seconds: float = 0.0,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> IngestionReport:
-    """Ingest every new or changed landing file of ``source`` into the lake."""
+    """Ingest every new or changed, fully written landing file of ``source`` into the lake.
+
+    Files modified less than ``settle_seconds`` before ``now``, or that change while they are
+    read, are still being written: they are skipped (``IngestionReport.files_pending``) and
+    picked up by a later call once they are complete. Files deleted after they were listed are
+    skipped too (``IngestionReport.files_vanished``). Files are read ``chunk_rows`` rows at a
+    time; parsed rows beyond that are spilled to a temporary folder until they are written.
+    """
     now = now or dt.datetime.now(dt.UTC)
     files = discover(landing_dir, source.name)
     ledger = load_ledger(lake, source)
@@ -100,83 +120,108 @@ def ingest_source(
         if entry and entry["size_bytes"] == file.size and entry["modified_at"] == file.modified_at:
             report.files_unchanged += 1
             continue
-        digest = file.content_hash()
+        if settle_seconds > 0 and not is_settled(file, now, settle_seconds):
+            report.files_pending.append(file.relpath)
+            continue
+        try:
+            digest = file.content_hash()
+        except FileNotFoundError:  # deleted since it was listed: nothing to ingest
+            report.files_vanished.append(file.relpath)
+            continue
         if entry and entry["content_hash"] == digest:
             touched.append((file, digest, entry))  # same bytes, new mtime: nothing to re-ingest
         else:
             changed.append((file, digest))
-    report.files_touched = len(touched)
-    if not changed and not touched:
-        return report
 
-    parsed: list[tuple[ParsedFile, str]] = []
-    for index, (file, digest) in enumerate(changed, start=1):
-        result = parse_file(file, source)
-        parsed.append((result, digest))
-        if result.error:
-            logger.warning("rejected %s", result.error)
-        if progress:
-            progress(index, len(changed), file.relpath)
+    with Spools(chunk_rows) as spools:
+        rows = _Rows(
+            bronze=spools.spool("bronze", tables.bronze_schema(source)),
+            quarantine=spools.spool("quarantine", tables.QUARANTINE_SCHEMA),
+            source=source,
+            lineage=(now, batch_id),
+        )
+        parsed: list[_FileResult] = []
+        for index, (file, digest) in enumerate(changed, start=1):
+            result = _parse_into(rows, file, digest, chunk_rows)
+            state = _state_since_discovery(file)
+            if state is not None:  # still growing (what was read may be cut short) or gone
+                rows.drop(file)
+                (report.files_vanished if state == "vanished" else report.files_pending).append(
+                    file.relpath
+                )
+                continue
+            parsed.append(result)
+            if result.error:
+                logger.warning("rejected %s", result.error)
+            if progress:
+                progress(index, len(changed), file.relpath)
+        if report.files_pending or report.files_vanished:
+            logger.info(
+                "left for a later run: %s still being written, %s deleted since listed",
+                report.files_pending,
+                report.files_vanished,
+            )
+        report.files_touched = len(touched)
+        if not parsed and not touched:
+            return report
+        _write(lake, source, rows, parsed, touched, known, report)
 
-    bronze = _bronze_rows(parsed, source, now, batch_id)
-    quarantine = _quarantine_rows(parsed, source, now, batch_id)
-    ledger_rows = _ledger_rows(parsed, touched, source, now, batch_id)
-    new_dates = (
-        set(bronze.get_column("event_date").unique().to_list()) if source.partitioned else set()
-    )
+    report.outcomes = [r.outcome() for r in parsed]
+    return report
+
+
+def _write(
+    lake: DeltaLake,
+    source: Source,
+    rows: "_Rows",
+    parsed: list["_FileResult"],
+    touched: list[tuple[LandingFile, str, dict]],
+    known: dict[int, dict],
+    report: IngestionReport,
+) -> None:
+    """Replace what the parsed files contributed, and their ledger entries, all or nothing."""
+    now, batch_id = rows.lineage
+    new_dates = {d for r in parsed for d in r.accepted_by_date}
     old_dates = {
         d["event_date"]
-        for file, _ in changed
-        for d in (known.get(file.file_id) or {}).get("accepted_by_date") or []
+        for r in parsed
+        for d in (known.get(r.file.file_id) or {}).get("accepted_by_date") or []
     }
     report.dates_touched = new_dates | old_dates
-    changed_ids = [file.file_id for file, _ in changed]
+    changed_ids = [r.file.file_id for r in parsed]
+    in_source = p.text_equals("source", source.name)
 
     with LakeTransaction(lake) as tx:
         if changed_ids:
-            tx.replace(
+            replace_in_pieces(
+                tx,
                 tables.QUARANTINE_TABLE,
-                quarantine,
-                p.all_of(
-                    p.text_equals("source", source.name), p.int_in("source_file_id", changed_ids)
-                ),
-                tables.QUARANTINE_SCHEMA,
+                rows.quarantine,
+                p.all_of(in_source, p.int_in("source_file_id", changed_ids)),
+                scope=in_source,
                 partition_by=["source"],
             )
             predicate = p.int_in("source_file_id", changed_ids)
             if source.partitioned and report.dates_touched:
                 predicate = p.all_of(p.date_in("event_date", report.dates_touched), predicate)
             if not source.partitioned or report.dates_touched:
-                tx.replace(
+                replace_in_pieces(
+                    tx,
                     tables.bronze_table(source),
-                    bronze,
+                    rows.bronze,
                     predicate,
-                    tables.bronze_schema(source),
+                    scope=None,
                     partition_by=tables.bronze_partition_by(source),
                 )
         ledger_ids = changed_ids + [file.file_id for file, _, _ in touched]
         tx.replace(
             tables.LEDGER_TABLE,
-            ledger_rows,
-            p.all_of(p.text_equals("source", source.name), p.int_in("source_file_id", ledger_ids)),
+            _ledger_rows(parsed, touched, source, now, batch_id),
+            p.all_of(in_source, p.int_in("source_file_id", ledger_ids)),
             tables.LEDGER_SCHEMA,
             partition_by=["source"],
         )
         report.versions = dict(tx.versions_after)
-
-    report.outcomes = [
-        FileOutcome(
-            source_file=result.file.relpath,
-            status=result.status,
-            rows_read=result.rows_read,
-            rows_accepted=result.accepted.height,
-            rows_quarantined=result.quarantined.height,
-            error=result.error,
-            extra_columns=tuple(result.extra_columns),
-        )
-        for result, _ in parsed
-    ]
-    return report
 
 
 def load_ledger(lake: DeltaLake, source: Source) -> pl.DataFrame:
@@ -184,6 +229,15 @@ def load_ledger(lake: DeltaLake, source: Source) -> pl.DataFrame:
     if not lake.exists(tables.LEDGER_TABLE):
         return pl.DataFrame(schema=tables.LEDGER_SCHEMA)
     return lake.scan(tables.LEDGER_TABLE).filter(pl.col("source") == source.name).collect()
+
+
+def _state_since_discovery(file: LandingFile) -> str | None:
+    """``vanished``, ``changed`` (size or mtime differ from discovery), or ``None``."""
+    try:
+        stat = file.path.stat()
+    except FileNotFoundError:
+        return "vanished"
+    return None if (stat.st_size, stat.st_mtime_ns) == (file.size, file.mtime_ns) else "changed"
 
 
 def _lineage(file: LandingFile, now: dt.datetime, batch_id: str) -> list[pl.Expr]:
@@ -196,63 +250,128 @@ def _lineage(file: LandingFile, now: dt.datetime, batch_id: str) -> list[pl.Expr
     ]
 
 
-def _bronze_rows(
-    parsed: list[tuple[ParsedFile, str]], source: Source, now: dt.datetime, batch_id: str
-) -> pl.DataFrame:
-    schema = tables.bronze_schema(source)
-    frames = []
-    for result, _ in parsed:
-        frame = result.accepted.with_columns(_lineage(result.file, now, batch_id))
-        if source.partitioned:
-            assert source.date_column is not None
-            frame = frame.with_columns(pl.col(source.date_column).dt.date().alias("event_date"))
-        frames.append(frame.select(schema.names()).cast(schema))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+@dataclass
+class _FileResult:
+    """What parsing one file gave, counted chunk by chunk (the rows themselves are spooled)."""
 
+    file: LandingFile
+    digest: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    accepted_by_date: Counter[dt.date] = field(default_factory=Counter)
+    extra_columns: list[str] = field(default_factory=list)
+    error: str | None = None
 
-def _quarantine_rows(
-    parsed: list[tuple[ParsedFile, str]], source: Source, now: dt.datetime, batch_id: str
-) -> pl.DataFrame:
-    schema = tables.QUARANTINE_SCHEMA
-    frames = []
-    for result, _ in parsed:
-        lineage = _lineage(result.file, now, batch_id)
-        frame = result.quarantined.with_columns(
-            pl.lit(source.name).alias("source"),
-            *[e for e in lineage if e.meta.output_name() != "ingested_at"],
-            pl.lit(now).dt.cast_time_unit("us").alias("quarantined_at"),
+    @property
+    def status(self) -> str:
+        """``rejected``, ``empty``, ``partial`` (some rows quarantined) or ``ingested``."""
+        if self.error is not None:
+            return "rejected"
+        if self.rows_read == 0:
+            return "empty"
+        return "partial" if self.rows_quarantined else "ingested"
+
+    def add(self, chunk: ParsedFile, source: Source) -> None:
+        """Count one parsed chunk of the file."""
+        if not self.rows_read:
+            self.extra_columns, self.error = chunk.extra_columns, chunk.error
+        self.rows_read += chunk.rows_read
+        self.rows_accepted += chunk.accepted.height
+        self.rows_quarantined += chunk.quarantined.height
+        if source.date_column is not None and chunk.accepted.height:
+            dates = chunk.accepted.get_column(source.date_column).dt.date().value_counts()
+            self.accepted_by_date.update(dict(dates.iter_rows()))
+
+    def outcome(self) -> FileOutcome:
+        """The report line of the file."""
+        return FileOutcome(
+            source_file=self.file.relpath,
+            status=self.status,
+            rows_read=self.rows_read,
+            rows_accepted=self.rows_accepted,
+            rows_quarantined=self.rows_quarantined,
+            error=self.error,
+            extra_columns=tuple(self.extra_columns),
         )
-        if result.error and frame.height == 0:  # unreadable file: one file-level entry
-            frame = pl.DataFrame(
-                {"source_row": [None], "raw_record": [None], "reason": [result.error]},
-                schema={"source_row": pl.Int64, "raw_record": pl.String, "reason": pl.String},
-            ).with_columns(
-                pl.lit(source.name).alias("source"),
-                *[e for e in lineage if e.meta.output_name() != "ingested_at"],
+
+
+@dataclass
+class _Rows:
+    """Bronze and quarantine rows of the files parsed so far, with their lineage."""
+
+    bronze: RowSpool
+    quarantine: RowSpool
+    source: Source
+    lineage: tuple[dt.datetime, str]  # ingested at, batch id
+
+    def add(self, chunk: ParsedFile) -> None:
+        """Spool a parsed chunk's accepted and quarantined rows."""
+        now, batch_id = self.lineage
+        schema = self.bronze.schema
+        frame = chunk.accepted.with_columns(_lineage(chunk.file, now, batch_id))
+        if self.source.date_column is not None:
+            frame = frame.with_columns(
+                pl.col(self.source.date_column).dt.date().alias("event_date")
+            )
+        self.bronze.add(frame.select(schema.names()).cast(schema))
+        self.quarantine.add(self._quarantined(chunk.file, chunk.quarantined))
+
+    def add_file_entry(self, file: LandingFile, error: str) -> None:
+        """Spool the one quarantine entry of a file rejected with no rows to show."""
+        entry = pl.DataFrame(
+            {"source_row": [None], "raw_record": [None], "reason": [error]},
+            schema={"source_row": pl.Int64, "raw_record": pl.String, "reason": pl.String},
+        )
+        self.quarantine.add(self._quarantined(file, entry))
+
+    def drop(self, file: LandingFile) -> None:
+        """Forget every row of ``file`` spooled so far."""
+        self.bronze.drop(file.file_id)
+        self.quarantine.drop(file.file_id)
+
+    def _quarantined(self, file: LandingFile, frame: pl.DataFrame) -> pl.DataFrame:
+        now, batch_id = self.lineage
+        lineage = [
+            e for e in _lineage(file, now, batch_id) if e.meta.output_name() != "ingested_at"
+        ]
+        schema = self.quarantine.schema
+        return (
+            frame.with_columns(
+                pl.lit(self.source.name).alias("source"),
+                *lineage,
                 pl.lit(now).dt.cast_time_unit("us").alias("quarantined_at"),
             )
-        frames.append(frame.select(schema.names()).cast(schema))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+            .select(schema.names())
+            .cast(schema)
+        )
+
+
+def _parse_into(rows: _Rows, file: LandingFile, digest: str, chunk_rows: int) -> _FileResult:
+    """Parse ``file`` chunk by chunk into ``rows``; count what it gave."""
+    result = _FileResult(file, digest)
+    try:
+        for chunk in parse_chunks(file, rows.source, chunk_rows):
+            result.add(chunk, rows.source)
+            rows.add(chunk)
+    except LandingFileError as error:  # unreadable, maybe after some chunks: reject it whole
+        rows.drop(file)
+        result = _FileResult(file, digest, error=str(error))
+    if result.error and not result.rows_quarantined:  # no rows to show: one file-level entry
+        rows.add_file_entry(file, result.error)
+    return result
 
 
 def _ledger_rows(
-    parsed: list[tuple[ParsedFile, str]],
+    parsed: list[_FileResult],
     touched: list[tuple[LandingFile, str, dict]],
     source: Source,
     now: dt.datetime,
     batch_id: str,
 ) -> pl.DataFrame:
     rows: list[dict] = []
-    for result, digest in parsed:
-        by_date: list[dict] = []
-        if source.partitioned and result.accepted.height:
-            assert source.date_column is not None
-            counts = (
-                result.accepted.group_by(pl.col(source.date_column).dt.date().alias("event_date"))
-                .len("rows")
-                .sort("event_date")
-            )
-            by_date = counts.to_dicts()
+    for result in parsed:
+        by_date = [{"event_date": d, "rows": n} for d, n in sorted(result.accepted_by_date.items())]
         rows.append(
             {
                 "source": source.name,
@@ -260,12 +379,12 @@ def _ledger_rows(
                 "source_file_id": result.file.file_id,
                 "size_bytes": result.file.size,
                 "modified_at": result.file.modified_at,
-                "content_hash": digest,
+                "content_hash": result.digest,
                 "status": result.status,
                 "error": result.error,
                 "rows_read": result.rows_read,
-                "rows_accepted": result.accepted.height,
-                "rows_quarantined": result.quarantined.height,
+                "rows_accepted": result.rows_accepted,
+                "rows_quarantined": result.rows_quarantined,
                 "extra_columns": ",".join(result.extra_columns) or None,
                 "accepted_by_date": by_date,
                 "ingested_at": now,

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,12 @@ def discover(landing_dir: str | Path, source: str) -> list[LandingFile]:
             if not resolved.is_relative_to(root):
                 logger.warning("ignoring %s: it resolves outside the landing folder", candidate)
                 continue
-            if not resolved.is_file():
+            try:
+                stat = resolved.stat()
+            except FileNotFoundError:  # deleted while the folder was listed
                 continue
-            stat = resolved.stat()
+            if not stat_module.S_ISREG(stat.st_mode):
+                continue
             found.append(
                 LandingFile(
                     source=source,

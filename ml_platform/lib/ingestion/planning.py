@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ml_platform.lib.ingestion.engine import load_ledger
 from ml_platform.lib.ingestion.landing import LandingFile, discover, is_settled
-from ml_platform.lib.ingestion.parsing import parse_file
+from ml_platform.lib.ingestion.parsing import LandingFileError, parse_chunks
 from ml_platform.lib.ingestion.sources import SOURCES, Source
 from ml_platform.lib.lake.delta import DeltaLake
 
@@ -106,10 +106,15 @@ def plan_runs(
 
 
 def event_dates(file: LandingFile, source: Source) -> set[dt.date]:
-    """The event dates of the file's valid rows."""
+    """The event dates of the file's valid rows (read chunk by chunk: bounded memory)."""
     assert source.date_column is not None
-    parsed = parse_file(file, source)
-    return set(parsed.accepted.get_column(source.date_column).dt.date().unique().to_list())
+    dates: set[dt.date] = set()
+    try:
+        for chunk in parse_chunks(file, source):
+            dates.update(chunk.accepted.get_column(source.date_column).dt.date().unique())
+    except LandingFileError:  # unreadable: no valid rows
+        return set()
+    return dates
 
 
 def contiguous_ranges(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

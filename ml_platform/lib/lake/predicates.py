@@ -29,9 +29,10 @@ def date_literal(value: dt.date) -> str:
 
 def date_range(name: str, start: dt.date, end: dt.date) -> str:
     """Rows whose date column lies in ``[start, end)``."""
+    low, high = date_literal(start), date_literal(end)  # typed dates first: a clear error
     if end <= start:
         raise ValueError(f"empty date range [{start}, {end})")
-    return f"{column(name)} >= {date_literal(start)} AND {column(name)} < {date_literal(end)}"
+    return f"{column(name)} >= {low} AND {column(name)} < {high}"
 
 
 def int_in(name: str, values: Iterable[int]) -> str:

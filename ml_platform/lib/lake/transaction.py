@@ -5,6 +5,11 @@ the ledger. :class:`LakeTransaction` remembers each table's version before the f
 if anything raises before the block ends, restores every written table to that version, so a
 failed run leaves the lake as it was. (A process killed outright cannot restore; the writes are
 idempotent, so the next run converges instead.)
+
+A table another writer committed to since the transaction began (e.g. another partition of
+the same table, materialized in parallel) is not restored: that would silently undo the other
+run's commit. It is left with this transaction's (whole, idempotent) replace and an error is
+logged; re-running the failed step converges.
 """
 
 import logging
@@ -26,6 +31,7 @@ class LakeTransaction:
         self.lake = lake
         self.versions_before: dict[str, int] = {}
         self.versions_after: dict[str, int] = {}
+        self._commits: dict[str, int] = {}
 
     def __enter__(self) -> "LakeTransaction":
         """Begin."""
@@ -49,6 +55,7 @@ class LakeTransaction:
             table, frame.select(schema.names()).cast(schema), predicate, partition_by
         )
         self.versions_after[table] = version
+        self._commits[table] = self._commits.get(table, 0) + 1
         return version
 
     def __exit__(
@@ -62,6 +69,18 @@ class LakeTransaction:
             return
         for table, version in self.versions_before.items():
             try:
+                current = self.lake.version(table)
+                others = (current or 0) - version - self._commits.get(table, 0)
+                if others > 0:
+                    logger.error(
+                        "not rolling back %s to version %s after: %s; %s commit(s) by other "
+                        "writers since, which a restore would undo. Re-run to converge.",
+                        table,
+                        version,
+                        exc,
+                        others,
+                    )
+                    continue
                 self.lake.restore(table, version)
                 logger.warning("rolled back %s to version %s after: %s", table, version, exc)
             except Exception:  # pragma: no cover - keep the original error visible

@@ -173,3 +173,47 @@ def test_reconcile_detects_a_row_that_went_missing(landing: Path, lake: DeltaLak
     assert result.mismatches.select("source_file", "rows_accepted", "in_bronze").rows() == [
         ("transactions/a.csv", 2, 1)
     ]
+
+
+def test_a_file_deleted_after_it_was_listed_is_skipped(
+    landing: Path, lake: DeltaLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_landing(landing, "transactions/a.csv", _csv(tx_row("a1")))
+    gone = write_landing(landing, "transactions/gone.csv", _csv(tx_row("g1")))
+    listed = engine.discover
+
+    def discover_then_delete(*args):
+        files = listed(*args)
+        gone.unlink()  # deleted between discovery and hashing
+        return files
+
+    monkeypatch.setattr(engine, "discover", discover_then_delete)
+    report = ingest_source(lake, landing, TRANSACTIONS, "batch-1")
+
+    assert report.files_vanished == ["transactions/gone.csv"]
+    assert [o.source_file for o in report.outcomes] == ["transactions/a.csv"]
+    assert _bronze(lake)["transaction_id"].to_list() == ["a1"]
+    assert lake.read("bronze/ingestion_ledger")["source_file"].to_list() == ["transactions/a.csv"]
+    assert reconcile(lake, TRANSACTIONS).passed
+
+
+def test_a_file_deleted_while_it_is_read_is_skipped(
+    landing: Path, lake: DeltaLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_landing(landing, "transactions/a.csv", _csv(tx_row("a1")))
+    gone = write_landing(landing, "transactions/gone.csv", _csv(tx_row("g1")))
+    parse = engine.parse_chunks
+
+    def delete_then_parse(file, source, chunk_rows):
+        if file.path == gone.resolve():
+            gone.unlink()  # deleted after hashing, before reading
+        yield from parse(file, source, chunk_rows)
+
+    monkeypatch.setattr(engine, "parse_chunks", delete_then_parse)
+    report = ingest_source(lake, landing, TRANSACTIONS, "batch-1")
+
+    assert report.files_vanished == ["transactions/gone.csv"]
+    assert report.rejected == []
+    assert _bronze(lake)["transaction_id"].to_list() == ["a1"]
+    assert lake.read("bronze/quarantine").is_empty()
+    assert reconcile(lake, TRANSACTIONS).passed
