@@ -7,11 +7,19 @@ store over the pipeline's Parquet exports, all under ``Settings.feast_dir``. In 
 online store is Redis instead (``ML_PLATFORM_FEAST_ONLINE_STORE=redis://host:port/db``,
 see ``online_store_config``); everything else here works the same on both.
 
-Feast's registry and online store are single-writer: run ``apply_if_changed`` and
-``materialize_latest`` from one concurrency pool, never in parallel with each other.
+Feast's registry and online store are single-writer: inside Dagster, ``apply_if_changed`` and
+``materialize_latest`` run in one concurrency pool. Processes outside it (``ml-platform
+features`` while the daemon runs, two deployments on one disk) are serialized by a file lock
+next to the registry (``writers_lock``): two unguarded applies of a fresh registry crashed on a
+UNIQUE constraint or applied twice, and a materialization that chose its rows before another
+one wrote newer rows overwrote them with older ones.
 """
 
 import datetime as dt
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,12 +46,14 @@ from google.protobuf.json_format import MessageToDict
 from ml_platform.lib.feature_store.definitions import FeatureRepo, build_feature_repo
 from ml_platform.lib.feature_store.export import day_file, exported_days
 from ml_platform.lib.features.catalog import TIMESTAMP, FeatureTable
+from ml_platform.lib.locking import file_lock
 from ml_platform.settings import Settings, secret
 
 PROJECT = "ml_platform"
 REGISTRY_FILE = "registry.db"
 ONLINE_STORE_FILE = "online_store.db"
 OFFLINE_DIR = "offline"
+WRITERS_LOCK_FILE = "feast-writers.lock"
 SQLITE_ONLINE_STORE = "sqlite"
 REDIS_SCHEMES = ("redis", "rediss")
 REDIS_PASSWORD_VARIABLE = "FEAST_REDIS_PASSWORD"  # ML_PLATFORM_FEAST_REDIS_PASSWORD
@@ -157,10 +167,32 @@ def apply_if_changed(store: FeatureStore, repo: FeatureRepo) -> list[str]:
         Names of the objects applied (new or changed), in ``repo.objects()`` order; empty when
         the registry already matches.
     """
-    changed = [obj for obj in repo.objects() if _registered(store, obj) != _definition(obj)]
-    if changed:
-        store.apply(changed)
+    with writers_lock(store):  # compare and apply as one step: no other writer in between
+        changed = [obj for obj in repo.objects() if _registered(store, obj) != _definition(obj)]
+        if changed:
+            store.apply(changed)
     return [obj.name for obj in changed]
+
+
+@contextmanager
+def writers_lock(store: FeatureStore) -> Iterator[None]:
+    """Hold the lock that serializes the Feast writers of ``store``'s registry on this host.
+
+    The lock file sits next to a SQLite registry (``<feast_dir>/feast-writers.lock``), so every
+    process using that registry meets on it; for any other registry it is a file in the temp
+    folder named by a hash of the registry's path. It serializes the processes of one host:
+    writers on several hosts need a shared lock (e.g. one Dagster deployment and its pool).
+    Not re-entrant: ``apply_if_changed`` and ``materialize_latest`` each take it once.
+    """
+    with file_lock(_writers_lock_path(str(store.config.registry.path))):
+        yield
+
+
+def _writers_lock_path(registry_path: str) -> Path:
+    if registry_path.startswith("sqlite:///"):
+        return Path(registry_path.removeprefix("sqlite:///")).parent / WRITERS_LOCK_FILE
+    digest = hashlib.sha256(registry_path.encode("utf-8")).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "ml_platform_feast_locks" / f"{digest}.lock"
 
 
 def _registered(store: FeatureStore, obj: Any) -> dict[str, Any] | None:
@@ -221,16 +253,21 @@ def materialize_latest(store: FeatureStore, repo: FeatureRepo) -> dict[str, int]
     The online tables are (re)created first if missing, so a deleted online store file is
     rebuilt by the next call.
 
+    The choice of rows, the comparison and the write happen under ``writers_lock``: a second
+    process materializing meanwhile waits, then compares with what this one wrote, so an older
+    window never lands after a newer one.
+
     Returns:
         Entities written per feature view.
     """
-    ensure_online_tables(store, repo)
     counts = {}
-    for table in repo.tables:
-        rows = newer_than_online(store, table, latest_snapshot_rows(repo, table))
-        if rows.height:
-            store.write_to_online_store(table.view_name, df=rows.to_pandas())
-        counts[table.view_name] = rows.height
+    with writers_lock(store):
+        ensure_online_tables(store, repo)
+        for table in repo.tables:
+            rows = newer_than_online(store, table, latest_snapshot_rows(repo, table))
+            if rows.height:
+                store.write_to_online_store(table.view_name, df=rows.to_pandas())
+            counts[table.view_name] = rows.height
     return counts
 
 

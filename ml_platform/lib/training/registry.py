@@ -25,6 +25,7 @@ from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.types import ColSpec, Schema, TensorSpec
 
+from ml_platform.lib.locking import file_lock
 from ml_platform.lib.training import model as model_lib
 from ml_platform.lib.training.dataset import LABEL, TrainingSet
 from ml_platform.lib.training.gate import GateDecision
@@ -35,7 +36,7 @@ from ml_platform.lib.training.reference import (
     numeric_reference,
     reference_distribution,
 )
-from ml_platform.lib.training.tracking import Tracking, error_code, file_lock, using
+from ml_platform.lib.training.tracking import Tracking, error_code, using
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"

@@ -18,11 +18,9 @@ Light on purpose (MLflow and SQLAlchemy only): a resource or a worker can config
 without importing LightGBM, Feast or matplotlib.
 """
 
-import fcntl
 import hashlib
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +32,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from sqlalchemy.engine import make_url
 
+from ml_platform.lib.locking import file_lock
+
 EXPERIMENT = "fraud_detection"
-LOCK_TIMEOUT_SECONDS = 600.0
 HTTP_RETRY_DEFAULTS = {
     # A dead tracking server otherwise stalls a run for minutes (FINDINGS.md); these bound it
     # to seconds. Set only for http(s) URIs, and only when the environment does not already.
@@ -123,30 +122,6 @@ def configure(tracking_uri: str, artifact_root: str, experiment: str = EXPERIMEN
         artifact_location=location,
         lock_dir=str(lock_dir),
     )
-
-
-@contextmanager
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (created if needed) for the block.
-
-    Raises:
-        TimeoutError: If the lock is not acquired within ``timeout`` seconds.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    with path.open("a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"could not lock {path} within {timeout} s") from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")

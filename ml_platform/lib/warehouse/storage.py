@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from ml_platform.lib.training.tracking import file_lock
+from ml_platform.lib.locking import file_lock
 
 LOCK_TIMEOUT_SECONDS = 1800.0
 
