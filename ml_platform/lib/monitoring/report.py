@@ -126,7 +126,11 @@ def _state(r: FeatureDrift) -> str:
 
 def _summary_line(summary: dict[str, Any]) -> str:
     drifted, judged = len(summary["drifted_features"]), summary["features"]
-    parts = [f"{drifted} of {judged} features drifted"]
+    parts = [
+        f"{drifted} of {judged} features drifted"
+        if judged
+        else "no feature judged (the verdict column says why)"
+    ]
     if summary["worst_feature"] is not None:
         parts.append(f"worst PSI {summary['worst_psi']:.3f} ({summary['worst_feature']})")
     if summary["score_psi"] is None:

@@ -1,5 +1,6 @@
 """The HTML drift report (self-contained, escaped, small) and the markdown summary."""
 
+import dataclasses
 import datetime as dt
 import html
 import re
@@ -121,3 +122,21 @@ def test_drift_markdown(case: tuple) -> None:
 def test_drift_markdown_escapes_pipes() -> None:
     drift = FeatureDrift("a|b", "numeric", 0.2, 0.05, None, 0.0, 0.0, 10, 0.0, False, False, "")
     assert "| a\\|b | 0.200 | 0.050 | 0.0% | not judged |" in drift_markdown([drift])
+
+
+def test_a_day_with_nothing_judged_says_so_and_takes_its_title(case: tuple, tmp_path: Path) -> None:
+    reference, current, scores, results = case
+    unjudged = [dataclasses.replace(r, drifted=False, judged=False) for r in results]
+    page = render_drift_report(
+        tmp_path / "d.html",
+        dt.date(2024, 3, 1),
+        "12",
+        unjudged,
+        reference,
+        current,
+        scores,
+        DriftThresholds(),
+        title="Online drift report",
+    ).read_text(encoding="utf-8")
+    assert "no feature judged" in page and "0 of 0" not in page
+    assert "<h1>Online drift report 2024-03-01, model version 12</h1>" in page
