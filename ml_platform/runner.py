@@ -143,15 +143,7 @@ def run_training(
 ) -> RunOutcome:
     """Train a challenger, log it to MLflow and run the champion gate, in one run."""
     log("training: training set → LightGBM challenger → champion gate")
-    return _execute(
-        settings,
-        instance,
-        "training_job",
-        {"ml_platform/trigger": "cli"},
-        log,
-        "training",
-        "unpartitioned",
-    )
+    return _run_unpartitioned(settings, instance, "training_job", "training", log)
 
 
 def run_scoring(
@@ -183,14 +175,18 @@ def run_warehouse(
 ) -> RunOutcome:
     """Rebuild the analysts' DuckDB warehouse and swap it in, in one run."""
     log(f"warehouse: lake + MLflow → {settings.warehouse_path}")
+    return _run_unpartitioned(settings, instance, "warehouse_job", "warehouse", log)
+
+
+def _run_unpartitioned(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    what: str,
+    log: Callable[[str], None],
+) -> RunOutcome:
     return _execute(
-        settings,
-        instance,
-        "warehouse_job",
-        {"ml_platform/trigger": "cli"},
-        log,
-        "warehouse",
-        "unpartitioned",
+        settings, instance, job_name, {"ml_platform/trigger": "cli"}, log, what, "unpartitioned"
     )
 
 

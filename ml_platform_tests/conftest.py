@@ -10,6 +10,7 @@ import pytest
 
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.simulation import SimulationConfig, simulate
 from ml_platform.settings import Settings
 
 TX_HEADER = (
@@ -37,6 +38,19 @@ def write_landing(landing: Path, relpath: str, text: str, age_seconds: float = 3
     stamp = dt.datetime.now(dt.UTC).timestamp() - age_seconds
     os.utime(path, (stamp, stamp))
     return path
+
+
+def settle(folder: Path) -> None:
+    """Backdate every CSV under ``folder`` by an hour: fully written, settled long ago."""
+    for path in folder.rglob("*.csv"):
+        stamp = path.stat().st_mtime - 3600
+        os.utime(path, (stamp, stamp))
+
+
+def simulate_landed(config: SimulationConfig, settings: Settings) -> None:
+    """Simulate ``config`` into the landing folder of ``settings``, settled."""
+    simulate(config, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
+    settle(Path(settings.landing_dir))
 
 
 @pytest.fixture

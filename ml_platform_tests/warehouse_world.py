@@ -8,14 +8,13 @@ matured and some are not.
 
 import dataclasses
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.runner import (
     run_features,
     run_ingestion,
@@ -25,6 +24,7 @@ from ml_platform.runner import (
     run_warehouse,
 )
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import simulate_landed
 
 CONFIG = SimulationConfig(days=24, customers=700, merchants=120, seed=5)
 MATURITY_DAYS = 4
@@ -68,10 +68,7 @@ def _build(root: Path) -> World:
         label_maturity_days=MATURITY_DAYS,
         decision_threshold=DECISION_THRESHOLD,
     )
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     home = root / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:

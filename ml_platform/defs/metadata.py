@@ -74,31 +74,28 @@ def model_input_schema() -> dg.TableSchema:
 
 
 def training_set_schema() -> dg.TableSchema:
-    """Columns of ``ml/training_set``: entity and request columns, label, features, split."""
+    """Columns of ``ml/training_set``: entity and request columns, features, label, split."""
     from ml_platform.lib.feature_store.definitions import TRANSACTION_REQUEST_COLUMNS
+    from ml_platform.lib.ingestion.sources import TRANSACTIONS
     from ml_platform.lib.training.dataset import ENTITY_COLUMNS, LABEL, SPLIT
 
+    types = TRANSACTIONS.schema  # the entity and request columns keep their landing types
     entity = {
-        "transaction_id": ("String", "Transaction."),
-        "customer_id": ("Int64", "Card holder (customer_daily key)."),
-        "merchant_id": ("Int64", "Merchant (merchant_daily key)."),
-        "event_timestamp": ("Datetime(us, UTC)", "Point in time of the feature lookup."),
+        "transaction_id": "Transaction.",
+        "customer_id": "Card holder (customer_daily key).",
+        "merchant_id": "Merchant (merchant_daily key).",
+        "event_timestamp": "Point in time of the feature lookup.",
     }
-    head = [dg.TableColumn(n, entity[n][0], description=entity[n][1]) for n in ENTITY_COLUMNS]
-    silver_types = {"amount": "Float64", "country": "String", "channel": "String"}
+    head = [dg.TableColumn(n, str(types[n]), description=entity[n]) for n in ENTITY_COLUMNS]
     request = [
-        dg.TableColumn(field, silver_types[silver], description=f"Request field: silver {silver}.")
+        dg.TableColumn(field, str(types[silver]), description=f"Request field: silver {silver}.")
         for silver, field in TRANSACTION_REQUEST_COLUMNS.items()
-    ]
-    features = [
-        dg.TableColumn(name, str(dtype), description=description)
-        for name, (dtype, description) in _features().items()
     ]
     tail = [
         dg.TableColumn(LABEL, "Int32", description="1 if a chargeback was known by as_of."),
         dg.TableColumn(SPLIT, "String", description="train, validation or test (by time)."),
     ]
-    return dg.TableSchema(columns=[*head, *request, *features, *tail])
+    return dg.TableSchema(columns=[*head, *request, *feature_service_schema().columns, *tail])
 
 
 def feature_service_schema() -> dg.TableSchema:

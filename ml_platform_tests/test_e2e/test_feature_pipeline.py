@@ -1,8 +1,6 @@
 """End to end: simulated landing files → silver → features, through real Dagster runs."""
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -11,9 +9,10 @@ import pytest
 from ml_platform.definitions import build_definitions
 from ml_platform.lib.features.catalog import CUSTOMER_DAILY, MERCHANT_DAILY
 from ml_platform.lib.lake.delta import DeltaLake
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.runner import run_features, run_ingestion
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import simulate_landed
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +21,7 @@ CONFIG = SimulationConfig(days=8, customers=250, merchants=50, seed=11)
 
 @pytest.fixture
 def built(settings: Settings, instance: dg.DagsterInstance) -> Settings:
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     assert all(o.success for o in run_ingestion(settings, instance))
     outcome = run_features(settings, instance)
     assert outcome is not None and outcome.success

@@ -1,7 +1,6 @@
 """End to end on tiny simulated data: landing → bronze → silver through real Dagster runs."""
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -12,10 +11,10 @@ from ml_platform.definitions import build_definitions
 from ml_platform.lib.ingestion.reconcile import reconcile
 from ml_platform.lib.ingestion.sources import SOURCES
 from ml_platform.lib.lake.delta import DeltaLake
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.runner import run_ingestion
 from ml_platform.settings import Settings
-from ml_platform_tests.conftest import TX_HEADER, tx_row, write_landing
+from ml_platform_tests.conftest import TX_HEADER, simulate_landed, tx_row, write_landing
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +23,7 @@ CONFIG = SimulationConfig(days=6, customers=300, merchants=60, seed=7)
 
 @pytest.fixture
 def simulated(settings: Settings) -> Settings:
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):  # landed an hour ago: settled
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     return settings
 
 

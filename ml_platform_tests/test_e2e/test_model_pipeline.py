@@ -1,8 +1,6 @@
 """End to end: landing → features → training set → MLflow challenger → gate → batch scores."""
 
 import dataclasses
-import os
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -10,13 +8,14 @@ import polars as pl
 import pytest
 
 from ml_platform.lib.lake.delta import DeltaLake
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.lib.training.dataset import TrainingSet
 from ml_platform.lib.training.model import score
 from ml_platform.lib.training.registry import load_model, model_aliases
 from ml_platform.lib.training.tracking import configure
 from ml_platform.runner import run_features, run_ingestion, run_scoring, run_training
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import simulate_landed
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +25,7 @@ CONFIG = SimulationConfig(days=24, customers=700, merchants=120, seed=5)
 @pytest.fixture
 def trained(settings: Settings, instance: dg.DagsterInstance) -> Settings:
     settings = dataclasses.replace(settings, label_maturity_days=4)
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     assert all(o.success for o in run_ingestion(settings, instance))
     assert run_features(settings, instance).success
     assert run_training(settings, instance).success

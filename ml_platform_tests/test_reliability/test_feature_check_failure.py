@@ -8,7 +8,6 @@ has a negative ``amount_sum_1d`` and fails its Pandera model (amounts ``>= 0``).
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +20,7 @@ from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig, simulate
 from ml_platform.runner import run_features, run_ingestion
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import settle
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
 
@@ -47,9 +47,7 @@ def _land_world(settings: Settings) -> None:
                 f"tx-mis-keyed-{n},{CUSTOMER},1,{MIS_KEYED},grocery,pos,US,"
                 f"{LAST.isoformat()}T1{n}:00:00Z\n"
             )
-    for path in landing.rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    settle(landing)
 
 
 def _event_types(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[str]]:

@@ -31,11 +31,12 @@ import mlflow.lightgbm
 import numpy as np
 import pytest
 
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.lib.training.registry import CHALLENGER, load_model
 from ml_platform.lib.training.tracking import Tracking, configure, using
 from ml_platform.runner import run_features, run_ingestion, run_scoring, run_training
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import simulate_landed
 
 CONFIG = SimulationConfig(days=24, customers=700, merchants=120, seed=5)
 SCORED_DAY = CONFIG.start + dt.timedelta(days=CONFIG.days - 1)  # DL: batch-scored, not featurized
@@ -91,10 +92,7 @@ def _register_half_model(world_tracking: Tracking, name: str, version: str) -> s
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("serving_world")
     settings = Settings.under(root / "data", label_maturity_days=4)
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     home = root / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:

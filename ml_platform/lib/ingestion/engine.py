@@ -28,6 +28,7 @@ from ml_platform.lib.ingestion.parsing import (
     CHUNK_ROWS,
     LandingFileError,
     ParsedFile,
+    file_status,
     parse_chunks,
 )
 from ml_platform.lib.ingestion.sources import Source
@@ -266,11 +267,7 @@ class _FileResult:
     @property
     def status(self) -> str:
         """``rejected``, ``empty``, ``partial`` (some rows quarantined) or ``ingested``."""
-        if self.error is not None:
-            return "rejected"
-        if self.rows_read == 0:
-            return "empty"
-        return "partial" if self.rows_quarantined else "ingested"
+        return file_status(self.error, self.rows_read, self.rows_quarantined)
 
     def add(self, chunk: ParsedFile, source: Source) -> None:
         """Count one parsed chunk of the file."""

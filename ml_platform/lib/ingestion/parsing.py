@@ -60,11 +60,21 @@ class ParsedFile:
     @property
     def status(self) -> str:
         """``rejected``, ``empty``, ``partial`` (some rows quarantined) or ``ingested``."""
-        if self.error is not None:
-            return "rejected"
-        if self.rows_read == 0:
-            return "empty"
-        return "partial" if self.quarantined.height else "ingested"
+        return file_status(self.error, self.rows_read, self.quarantined.height)
+
+
+def file_status(error: str | None, rows_read: int, rows_quarantined: int) -> str:
+    """A landing file's ledger status from what parsing it gave.
+
+    Returns:
+        ``rejected`` (whole file refused), ``empty``, ``partial`` (some rows quarantined) or
+        ``ingested``.
+    """
+    if error is not None:
+        return "rejected"
+    if rows_read == 0:
+        return "empty"
+    return "partial" if rows_quarantined else "ingested"
 
 
 def quarantine_schema() -> pl.Schema:

@@ -11,6 +11,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
@@ -86,22 +87,7 @@ class DeltaLake:
         Returns:
             The table version after the commit.
         """
-        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
-            try:
-                write_deltalake(
-                    self.uri(table),
-                    frame,
-                    mode="overwrite",
-                    predicate=predicate,
-                    partition_by=list(partition_by) or None,
-                    storage_options=self.storage_options,
-                )
-                break
-            except CommitFailedError:
-                if attempt == _COMMIT_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0.05, 0.25) * attempt)
-        return self._table(table).version()
+        return self._write(table, frame, "overwrite", partition_by, predicate=predicate)
 
     def append(self, table: str, frame: pl.DataFrame, partition_by: Sequence[str] = ()) -> int:
         """Append ``frame`` to a table (created with ``frame``'s schema if it does not exist).
@@ -112,12 +98,30 @@ class DeltaLake:
         Returns:
             The table version after the commit.
         """
+        return self._write(table, frame, "append", partition_by)
+
+    def restore(self, table: str, version: int) -> None:
+        """Restore a table to an earlier version (a new commit; history is kept)."""
+        delta = self._table(table)
+        if delta.version() > version:
+            delta.restore(version)
+
+    def _write(
+        self,
+        table: str,
+        frame: pl.DataFrame,
+        mode: Literal["overwrite", "append"],
+        partition_by: Sequence[str],
+        predicate: str | None = None,
+    ) -> int:
+        """Commit ``frame``, retrying a commit that lost a race; return the new version."""
         for attempt in range(1, _COMMIT_ATTEMPTS + 1):
             try:
                 write_deltalake(
                     self.uri(table),
                     frame,
-                    mode="append",
+                    mode=mode,
+                    predicate=predicate,
                     partition_by=list(partition_by) or None,
                     storage_options=self.storage_options,
                 )
@@ -127,12 +131,6 @@ class DeltaLake:
                     raise
                 time.sleep(random.uniform(0.05, 0.25) * attempt)
         return self._table(table).version()
-
-    def restore(self, table: str, version: int) -> None:
-        """Restore a table to an earlier version (a new commit; history is kept)."""
-        delta = self._table(table)
-        if delta.version() > version:
-            delta.restore(version)
 
     def _table(self, table: str) -> DeltaTable:
         return DeltaTable(self.uri(table), storage_options=self.storage_options)

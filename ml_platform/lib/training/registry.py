@@ -8,6 +8,7 @@ under a file lock, after re-reading the champion. Every function takes the ``Tra
 """
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -313,7 +314,7 @@ def promote(tracking: Tracking, name: str, decision: GateDecision) -> str:
     """
     if decision.challenger_version is None:
         raise ValueError("the decision names no challenger version")
-    with file_lock(Path(tracking.lock_dir) / f"promote-{_safe(name)}.lock"):
+    with _promotion_lock(tracking, name):
         champion = current_champion(tracking, name)
         client = tracking.client()
         if champion != decision.champion_version:
@@ -352,7 +353,7 @@ def move_alias(
         MlflowException: If ``version`` does not exist.
     """
     target = resolve_version(tracking, name, version)
-    with file_lock(Path(tracking.lock_dir) / f"promote-{_safe(name)}.lock"):
+    with _promotion_lock(tracking, name):
         previous = model_aliases(tracking, name).get(alias)
         client = tracking.client()
         client.set_registered_model_alias(name, alias, target)
@@ -367,6 +368,11 @@ def default_code_version() -> str:
         return metadata.version("ml-platform")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _promotion_lock(tracking: Tracking, name: str) -> AbstractContextManager[None]:
+    """The lock every move of ``name``'s aliases holds (gate promotions and rollbacks)."""
+    return file_lock(Path(tracking.lock_dir) / f"promote-{_safe(name)}.lock")
 
 
 def _safe(name: str) -> str:

@@ -9,7 +9,6 @@ lake work on a copy (``copy_lake``); the shared one is never written after the b
 import dataclasses
 import datetime as dt
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,13 @@ import pytest
 from ml_platform.lib.feature_store.definitions import FeatureRepo
 from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake.delta import DeltaLake
-from ml_platform.lib.simulation import SimulationConfig, simulate
+from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.lib.training.dataset import LABEL, TrainingSet, build_training_set
 from ml_platform.lib.training.model import TrainedModel, train_model
 from ml_platform.lib.training.tracking import Tracking, configure
 from ml_platform.runner import run_features, run_ingestion
 from ml_platform.settings import Settings
+from ml_platform_tests.conftest import simulate_landed
 
 CONFIG = SimulationConfig(days=70, customers=3_000, merchants=400, seed=7)
 MATURITY_DAYS = 30
@@ -54,10 +54,7 @@ def settings_under(root: Path) -> Settings:
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedLake]:
     root = tmp_path_factory.mktemp("training_lake")
     settings = settings_under(root)
-    simulate(CONFIG, Path(settings.landing_dir), Path(settings.ground_truth_dir), progress=False)
-    for path in Path(settings.landing_dir).rglob("*.csv"):
-        stamp = path.stat().st_mtime - 3600  # settled: older than the landing settle time
-        os.utime(path, (stamp, stamp))
+    simulate_landed(CONFIG, settings)
     home = root / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
