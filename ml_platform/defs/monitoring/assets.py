@@ -34,7 +34,7 @@ from ml_platform.defs.partitions import daily_partitions, single_run_backfill, w
 from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.defs.scoring.assets import SCORES_KEY, SCORES_TABLE
-from ml_platform.lib.lake import predicates
+from ml_platform.lib.lake import objects, predicates
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.monitoring.performance import (
     CohortWindow,
@@ -187,7 +187,7 @@ def build_performance_asset(settings: Settings) -> dg.AssetsDefinition:
                 "degraded": bool(newest["degraded"]),
                 "degraded_days": int(frame.get_column("degraded").sum()),
                 "trend": markdown_preview(trend, 14),
-                "report": dg.MetadataValue.url(path.resolve().as_uri()),
+                "report": dg.MetadataValue.url(objects.as_uri(path)),
                 "report_path": dg.MetadataValue.path(str(path)),
             },
         )

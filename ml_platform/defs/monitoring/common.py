@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ml_platform.lib.lake import objects
 from ml_platform.lib.monitoring.drift import DriftThresholds
 from ml_platform.lib.training.registry import MonitoringProfile, monitoring_profile
 from ml_platform.lib.training.tracking import configure
@@ -23,9 +24,9 @@ def drift_thresholds(settings: Settings) -> DriftThresholds:
     )
 
 
-def report_path(settings: Settings, report: str, day: dt.date) -> Path:
-    """Where the HTML report of one day goes."""
-    return Path(settings.reports_dir) / report / f"{day.isoformat()}.html"
+def report_path(settings: Settings, report: str, day: dt.date) -> str | Path:
+    """Where the HTML report of one day goes (a path, or a URI with reports on S3)."""
+    return objects.join(settings.reports_dir, report, f"{day.isoformat()}.html")
 
 
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:

@@ -32,7 +32,7 @@ from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.defs.scoring.assets import SCORES_KEY, SCORES_TABLE
 from ml_platform.defs.serving.assets import ONLINE_SCORES_KEY
-from ml_platform.lib.lake import predicates
+from ml_platform.lib.lake import objects, predicates
 from ml_platform.lib.monitoring.drift import (
     DRIFT_SCHEMA,
     FeatureDrift,
@@ -203,7 +203,7 @@ def _metadata(reports: list["_DayDrift"], frame: pl.DataFrame) -> dict[str, obje
         "drifted": dg.MetadataValue.json(summary["drifted_features"]),
         "score_psi": as_float(summary["score_psi"]),
         "model_version": newest.version,
-        "report": dg.MetadataValue.url(newest.path.resolve().as_uri()),
+        "report": dg.MetadataValue.url(objects.as_uri(newest.path)),
         "report_path": dg.MetadataValue.path(str(newest.path)),
         "summary": dg.MetadataValue.md(drift_markdown(newest.results)),
         "days": len(reports),
@@ -221,7 +221,7 @@ class _DayDrift:
     day: dt.date
     version: str
     results: list[FeatureDrift]
-    path: Path
+    path: str | Path
 
 
 def _day_drift(

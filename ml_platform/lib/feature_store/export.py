@@ -5,35 +5,36 @@ Feast reads ``<offline_dir>/<view_name>/*.parquet``: one file per ``feature_date
 of ``FeatureTable.schema``. Feast never reads the Delta folder itself (its file store reads
 files the Delta log has replaced; see FINDINGS.md).
 
-Each file is written under a hidden temporary name in the same folder, flushed to disk and
-renamed over the old one (``os.replace``), so a reader sees either the old or the new day,
-never half a file; the temporary name does not match ``*.parquet``.
+``offline_dir`` is a local folder or an object-store URI (when the lake is on one). A reader
+sees either the old or the new day, never half a file: locally each file is written under a
+hidden temporary name (which does not match ``*.parquet``) and renamed over the old one; on an
+object store a PUT is atomic (``lake/objects.py``).
 """
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from ml_platform.lib.features.catalog import FEATURE_DATE, FeatureTable
+from ml_platform.lib.lake import objects
 from ml_platform.lib.lake.delta import DeltaLake
 
+_SUFFIX = ".parquet"
 
-def day_file(offline_dir: str | Path, table: FeatureTable, day: dt.date) -> Path:
-    """Path of the export of one day of a table."""
-    return Path(offline_dir) / table.view_name / f"{day.isoformat()}.parquet"
+
+def day_file(offline_dir: str | Path, table: FeatureTable, day: dt.date) -> str | Path:
+    """Where the export of one day of a table is: a ``Path``, or a URI on an object store."""
+    return objects.join(offline_dir, table.view_name, f"{day.isoformat()}{_SUFFIX}")
 
 
 def exported_days(offline_dir: str | Path, table: FeatureTable) -> list[dt.date]:
     """Days of a table currently exported, oldest first (temporary files ignored)."""
-    folder = Path(offline_dir) / table.view_name
     days = []
-    for path in folder.glob("*.parquet"):
+    for name in objects.list_names(objects.join(offline_dir, table.view_name), _SUFFIX):
         try:
-            days.append(dt.date.fromisoformat(path.stem))
+            days.append(dt.date.fromisoformat(name.removesuffix(_SUFFIX)))
         except ValueError:
             continue
     return sorted(days)
@@ -41,7 +42,7 @@ def exported_days(offline_dir: str | Path, table: FeatureTable) -> list[dt.date]
 
 def export_days(
     lake: DeltaLake, table: FeatureTable, days: Iterable[dt.date], offline_dir: str | Path
-) -> list[Path]:
+) -> list[str | Path]:
     """Export some days of a Delta feature table to Feast's Parquet folder.
 
     A day with rows replaces its file atomically; a day with no rows removes its file, so the
@@ -51,7 +52,7 @@ def export_days(
         lake: The lake holding ``table``.
         table: The feature table (``features/customer_daily`` or ``features/merchant_daily``).
         days: The ``feature_date`` values to export.
-        offline_dir: Root of the exports (``Settings.feast_dir``/offline).
+        offline_dir: Root of the exports (``store.offline_dir``: a folder or a URI).
 
     Returns:
         The files written, in day order (removed days are not listed).
@@ -73,16 +74,14 @@ def export_days(
     )
     frame = _conformed(frame, table)
     by_day = {key[0]: part for key, part in frame.partition_by(FEATURE_DATE, as_dict=True).items()}
-    folder = Path(offline_dir) / table.view_name
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for day in wanted:
         target = day_file(offline_dir, table, day)
         part = by_day.get(day)
         if part is None or part.is_empty():
-            target.unlink(missing_ok=True)
+            objects.delete(target)
             continue
-        _write_atomically(part.sort(table.join_key), target)
+        objects.write_parquet(part.sort(table.join_key), target)
         written.append(target)
     return written
 
@@ -98,17 +97,3 @@ def _conformed(frame: pl.DataFrame, table: FeatureTable) -> pl.DataFrame:
     if wrong:
         raise ValueError(f"{table.name} columns have unexpected types: {wrong}")
     return frame
-
-
-def _write_atomically(frame: pl.DataFrame, target: Path) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            frame.write_parquet(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -46,6 +46,7 @@ from google.protobuf.json_format import MessageToDict
 from ml_platform.lib.feature_store.definitions import FeatureRepo, build_feature_repo
 from ml_platform.lib.feature_store.export import day_file, exported_days
 from ml_platform.lib.features.catalog import TIMESTAMP, FeatureTable
+from ml_platform.lib.lake import objects
 from ml_platform.lib.locking import file_lock
 from ml_platform.settings import Settings, secret
 
@@ -53,6 +54,7 @@ PROJECT = "ml_platform"
 REGISTRY_FILE = "registry.db"
 ONLINE_STORE_FILE = "online_store.db"
 OFFLINE_DIR = "offline"
+REMOTE_OFFLINE_DIR = "_feast_offline"
 WRITERS_LOCK_FILE = "feast-writers.lock"
 SQLITE_ONLINE_STORE = "sqlite"
 REDIS_SCHEMES = ("redis", "rediss")
@@ -62,7 +64,15 @@ _DATE_SLACK = dt.timedelta(days=2)
 
 
 def offline_dir(settings: Settings) -> str:
-    """Folder of the Parquet exports Feast reads (``<feast_dir>/offline``)."""
+    """Folder of the Parquet exports Feast reads.
+
+    ``<feast_dir>/offline`` with a local lake; ``<lake_uri>/_feast_offline`` with the lake on
+    an object store, so that every process (every Kubernetes pod) sees the same exports
+    without a shared volume. The leading ``_`` keeps the folder apart from Delta tables, whose
+    names start with a letter.
+    """
+    if objects.is_remote(settings.lake_uri):
+        return f"{settings.lake_uri.rstrip('/')}/{REMOTE_OFFLINE_DIR}"
     return str(Path(settings.feast_dir) / OFFLINE_DIR)
 
 

@@ -7,6 +7,7 @@ interpreter at exit); writes go through ``deltalake.write_deltalake`` so that a 
 overwrite is a single atomic commit with a predicate (replaceWhere).
 """
 
+import os
 import random
 import re
 import time
@@ -17,6 +18,7 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
+_UNSAFE_RENAME = ("AWS_S3_ALLOW_UNSAFE_RENAME", "allow_unsafe_rename")
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)*$")
 _COMMIT_ATTEMPTS = 5
 
@@ -25,9 +27,20 @@ class DeltaLake:
     """A root URI plus the storage options needed to reach it."""
 
     def __init__(self, root_uri: str, storage_options: Mapping[str, str] | None = None) -> None:
-        """Create a lake rooted at ``root_uri`` (a local path or an object-store URI)."""
+        """Create a lake rooted at ``root_uri`` (a local path or an object-store URI).
+
+        On S3, delta-rs commits with a conditional PUT of the next log entry (S3's
+        ``If-None-Match``, supported since 2024): of two racing writers one fails and retries,
+        so no lock service is needed. Unsafe renames (``AWS_S3_ALLOW_UNSAFE_RENAME``) would let
+        one writer's commit silently replace another's: they are refused.
+
+        Raises:
+            ValueError: An object-store lake configured to allow unsafe renames.
+        """
         self.root_uri = root_uri.rstrip("/")
         self.storage_options = dict(storage_options or {})
+        if "://" in self.root_uri and not self.root_uri.startswith("file://"):
+            _refuse_unsafe_rename(self.storage_options)
 
     def uri(self, table: str) -> str:
         """The URI of a table, after checking its name is a plain ``layer/noun`` path."""
@@ -134,3 +147,17 @@ class DeltaLake:
 
     def _table(self, table: str) -> DeltaTable:
         return DeltaTable(self.uri(table), storage_options=self.storage_options)
+
+
+def _refuse_unsafe_rename(storage_options: Mapping[str, str]) -> None:
+    """Raise if the environment or ``storage_options`` allow delta-rs's unsafe S3 rename."""
+    for key in _UNSAFE_RENAME:
+        for source, value in (
+            ("environment variable", os.environ.get(key)),
+            ("storage option", storage_options.get(key)),
+        ):
+            if str(value).strip().lower() in ("1", "true", "yes"):
+                raise ValueError(
+                    f"{source} {key}={value} lets concurrent Delta commits on S3 overwrite each "
+                    "other; unset it: delta-rs commits safely with S3's conditional PUT"
+                )

@@ -54,7 +54,7 @@ def _cell(value: object) -> str:
     return html.escape(str(value))
 
 
-def render_performance_report(path: Path, history: pl.DataFrame) -> Path:
+def render_performance_report(path: str | Path, history: pl.DataFrame) -> str | Path:
     """Write the report of the newest row of ``history`` with the trend of all rows.
 
     Args:

@@ -7,14 +7,13 @@ script, font or link to the network, so it can be attached to a run, mailed or a
 import datetime
 import html
 import itertools
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ml_platform.lib.lake import objects
 from ml_platform.lib.monitoring import svg
 from ml_platform.lib.monitoring.drift import SCORE, DriftThresholds, FeatureDrift, drift_summary
 from ml_platform.lib.training.reference import feature_proportions
@@ -32,7 +31,7 @@ tr.drifted td{background:#fde2dc}tr.unjudged td{color:#888}
 
 
 def render_drift_report(
-    path: Path,
+    path: str | Path,
     day: datetime.date,
     model_version: str,
     results: list[FeatureDrift],
@@ -41,7 +40,7 @@ def render_drift_report(
     scores: np.ndarray | None,
     thresholds: DriftThresholds,
     title: str = "Drift report",
-) -> Path:
+) -> str | Path:
     """Write the drift report of one day as a single self-contained HTML file.
 
     Args:
@@ -80,7 +79,7 @@ def render_drift_report(
         + "\n".join(body)
         + "\n</body></html>\n"
     )
-    return write_atomically(Path(path), page)
+    return write_atomically(path, page)
 
 
 def drift_markdown(results: list[FeatureDrift], limit: int = 10) -> str:
@@ -245,19 +244,10 @@ def _num(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    """Write a report so readers see the old page or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the page from other readers
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def write_atomically(path: str | Path, text: str) -> str | Path:
+    """Write a report so readers see the old page or the new one, never half of one.
+
+    ``path`` is a local path or an object-store URI (``reports_dir`` on S3).
+    """
+    objects.write_bytes(path, text.encode("utf-8"))
     return path
