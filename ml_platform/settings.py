@@ -84,6 +84,9 @@ class Settings:
         feast_online_store: Feast's online store: ``sqlite`` (a file in ``feast_dir``) or a
             Redis URL, ``redis://[user@]host:port[/db]`` (``rediss://`` for TLS); its password,
             a credential, is read from ``ML_PLATFORM_FEAST_REDIS_PASSWORD`` by ``secret``.
+        feast_registry: Feast's SQL registry: ``sqlite`` (a file in ``feast_dir``) or a database
+            URL without a password, e.g. ``postgresql+psycopg://feast@host:5432/feast`` (the
+            password from the driver's environment, ``PGPASSWORD``).
         mlflow_tracking_uri: MLflow tracking + registry store (``MLFLOW_TRACKING_URI`` wins).
         mlflow_artifact_root: Where MLflow stores artifacts of the project's experiment.
         model_name: Registered model name in the MLflow registry.
@@ -116,6 +119,7 @@ class Settings:
     feast_repo_dir: str = str(PROJECT_ROOT / "feature_repo")
     feast_dir: str = str(PROJECT_ROOT / "data" / "feast")
     feast_online_store: str = "sqlite"
+    feast_registry: str = "sqlite"
     mlflow_tracking_uri: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'mlflow' / 'mlflow.db'}"
     mlflow_artifact_root: str = str(PROJECT_ROOT / "data" / "mlflow" / "artifacts")
     model_name: str = "fraud_detector"

@@ -28,6 +28,7 @@ class PlatformResource(dg.ConfigurableResource):
     feast_repo_dir: str
     feast_dir: str
     feast_online_store: str
+    feast_registry: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: str
     reports_dir: str

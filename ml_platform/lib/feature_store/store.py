@@ -57,6 +57,7 @@ OFFLINE_DIR = "offline"
 REMOTE_OFFLINE_DIR = "_feast_offline"
 WRITERS_LOCK_FILE = "feast-writers.lock"
 SQLITE_ONLINE_STORE = "sqlite"
+SQLITE_REGISTRY = "sqlite"
 REDIS_SCHEMES = ("redis", "rediss")
 REDIS_PASSWORD_VARIABLE = "FEAST_REDIS_PASSWORD"  # ML_PLATFORM_FEAST_REDIS_PASSWORD
 # A snapshot of feature_date d is stamped at the end of d; slack when picking files by day.
@@ -83,13 +84,12 @@ def feature_repo(settings: Settings) -> FeatureRepo:
 
 def repo_config(settings: Settings) -> RepoConfig:
     """Feast configuration equivalent to ``feature_repo/feature_store.yaml`` for ``settings``."""
-    feast_dir = Path(settings.feast_dir).absolute()
     return RepoConfig(
         project=PROJECT,
         provider="local",
         registry=SqlRegistryConfig(
             registry_type="sql",
-            path=f"sqlite:///{feast_dir / REGISTRY_FILE}",
+            path=registry_url(settings),
             cache_ttl_seconds=60,
         ),
         online_store=online_store_config(settings),
@@ -97,6 +97,34 @@ def repo_config(settings: Settings) -> RepoConfig:
         entity_key_serialization_version=3,
         repo_path=Path(settings.feast_repo_dir),
     )
+
+
+def registry_url(settings: Settings) -> str:
+    """The SQLAlchemy URL of Feast's SQL registry for ``settings.feast_registry``.
+
+    ``sqlite`` is a file under ``feast_dir`` (one host, or a volume every pod mounts). A
+    database URL, e.g. ``postgresql+psycopg://feast@postgres.internal:5432/feast``, is a
+    registry every process shares without a volume; its password comes from the driver's
+    environment (``PGPASSWORD`` for PostgreSQL), never from the URL, which the Dagster UI shows.
+
+    Raises:
+        ValueError: Neither ``sqlite`` nor a database URL, or a URL with a password.
+    """
+    target = settings.feast_registry.strip()
+    if target == SQLITE_REGISTRY:
+        return f"sqlite:///{Path(settings.feast_dir).absolute() / REGISTRY_FILE}"
+    url = urlsplit(target)
+    if not url.scheme or not url.hostname:
+        raise ValueError(
+            f"feast_registry must be 'sqlite' or a database URL such as "
+            f"'postgresql+psycopg://user@host:5432/feast', got {target!r}"
+        )
+    if url.password:
+        raise ValueError(
+            "feast_registry must not contain a password (it is shown in the Dagster UI): "
+            "put it in the database driver's environment, e.g. PGPASSWORD"
+        )
+    return target
 
 
 def online_store_config(settings: Settings) -> FeastConfigBaseModel:
