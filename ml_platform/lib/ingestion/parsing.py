@@ -34,6 +34,8 @@ __all__ = ["CHUNK_ROWS", "ROW", "LandingFileError", "ParsedFile", "parse_chunks"
 _REASON = "reason"
 _RAW = "raw_record"
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+_CANONICAL_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # 4x faster to parse than with %.f
+_UNSETTLED = "__unsettled"
 _NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
 
@@ -151,7 +153,7 @@ def _parse_chunk(
         )
         return _rejected(file, source, message, raw)
     extra = [c for c in present if c not in source.column_names]
-    checked = _validate(raw.lazy(), raw.schema, source).collect()
+    checked = _checked(raw, source)
     if flag_last_row and raw.height:
         checked = _flag_unterminated_last_row(checked, raw.get_column(ROW)[-1])
     bad = checked.get_column(_REASON).is_not_null()
@@ -201,19 +203,103 @@ def _rejected(
     return ParsedFile(file, accepted, quarantined, rows_read=raw.height, error=error)
 
 
-def _validate(frame: pl.LazyFrame, schema: pl.Schema, source: Source) -> pl.LazyFrame:
+def _checked(raw: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """Typed values and a reason (null: valid) for every row of ``raw``, in ``raw``'s order.
+
+    Two passes. The first computes every row's values and only whether the row is clean:
+    timestamps in the one canonical form (``…T…Z``), no failure message. On a clean file that
+    is all there is to do; done the general way, the three regular-expression rewrites of every
+    timestamp and the messages of every rule of every column (built, then masked) were most of
+    the cost of ingestion. Rows the first pass cannot settle (any rule failed, or a timestamp in
+    another form) get the general rules, messages included, in a second pass over those rows
+    only. A row the first pass settles gets exactly the values the general rules give it (a
+    test compares both on awkward input).
+    """
+    first = _validate(raw.lazy(), raw.schema, source, first_pass=True).collect()
+    unsettled = first.get_column(_UNSETTLED)
+    checked = first.drop(_UNSETTLED)
+    if not unsettled.any():
+        return checked
+    redone = _validate(raw.filter(unsettled).lazy(), raw.schema, source).collect()
+    return pl.concat([checked.filter(~unsettled), redone]).sort(ROW)
+
+
+def _validate(
+    frame: pl.LazyFrame, schema: pl.Schema, source: Source, first_pass: bool = False
+) -> pl.LazyFrame:
+    """Values and reasons by the general rules, or the first pass's values and flags.
+
+    The first pass's reason is always null and it adds the boolean column ``_UNSETTLED``: rows
+    that failed a rule or hold a timestamp in another than the canonical form.
+    """
     values: list[pl.Expr] = []
     errors: list[pl.Expr] = []
+    failed: list[pl.Expr] = []
     for column in source.columns:
-        value, error = _parse_column(column, schema[column.name])
-        values.append(value.alias(column.name))
-        errors.append(error)
+        dtype = schema[column.name]
+        if first_pass and column.kind is Kind.UTC_TIMESTAMP and dtype == pl.String:
+            rule = _canonical_timestamp(column.name)
+        else:
+            rule = _rule(column, dtype)
+        values.append(rule.value.alias(column.name))
+        errors.append(rule.error())
+        failed.append(rule.failed())
+    if first_pass:
+        return frame.select(
+            pl.col(ROW),
+            *values,
+            pl.lit(None, dtype=pl.String).alias(_REASON),
+            pl.any_horizontal(failed).alias(_UNSETTLED),
+        )
     reason = pl.concat_str(errors, separator="; ", ignore_nulls=True)
     return frame.select(
         pl.col(ROW),
         *values,
         pl.when(reason != "").then(reason).otherwise(None).alias(_REASON),
     )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one column is read: its typed value, when it is missing, and what else can fail.
+
+    Attributes:
+        name: The column.
+        value: The typed value (null where it cannot be read).
+        missing: Where the value is missing (always a failure: every column is required).
+        problems: ``(condition, message, shown)``: where ``condition`` holds the row fails
+            with ``<name>: <message>, got '<shown>'``.
+    """
+
+    name: str
+    value: pl.Expr
+    missing: pl.Expr
+    problems: tuple[tuple[pl.Expr, str, pl.Expr], ...] = ()
+
+    def error(self) -> pl.Expr:
+        """The first failure's message, or null."""
+        missing = pl.when(self.missing).then(pl.lit(f"{self.name}: missing value"))
+        return pl.coalesce(missing, *(_problem(c, self.name, m, v) for c, m, v in self.problems))
+
+    def failed(self) -> pl.Expr:
+        """Whether any rule fails (no message: cheap)."""
+        return pl.any_horizontal([self.missing, *(c for c, _, _ in self.problems)])
+
+
+def _canonical_timestamp(name: str) -> _Rule:
+    """A timestamp text column in canonical form only (the first pass).
+
+    ``YYYY-MM-DDTHH:MM:SSZ`` (what the landing contract's producers write) parses to the same
+    instant as the general rule (which rewrites ``Z`` to ``+00:00`` and parses with the
+    offset); any other present text, fractional seconds included, "fails" here, so the general
+    rules decide.
+    """
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    missing = text.is_null() | (text == "")
+    value = text.str.to_datetime(
+        format=_CANONICAL_TIMESTAMP, time_unit="us", time_zone="UTC", strict=False
+    )
+    return _Rule(name, value, missing, ((value.is_null(), "not canonical", text),))
 
 
 def _problem(condition: pl.Expr, name: str, message: str, shown: pl.Expr) -> pl.Expr:
@@ -226,13 +312,12 @@ def _problem(condition: pl.Expr, name: str, message: str, shown: pl.Expr) -> pl.
     return pl.concat_str([pl.lit(f"{name}: {message}, got '"), value, pl.lit("'")])
 
 
-def _parse_column(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """The typed value of ``column`` and a per-row error message (null when the value is fine)."""
+def _rule(column: Column, dtype: pl.DataType) -> _Rule:
+    """How ``column`` is read when it arrives as ``dtype`` (text from CSV, typed from Parquet)."""
     name = column.name
     raw = pl.col(name)
     text = raw.cast(pl.String).str.strip_chars() if dtype == pl.String else None
     missing = (text.is_null() | (text == "")) if text is not None else raw.is_null()
-    missing_error = pl.when(missing).then(pl.lit(f"{name}: missing value")).otherwise(None)
     kind = column.kind
 
     if kind in (Kind.TEXT, Kind.ENUM, Kind.COUNTRY):
@@ -241,23 +326,20 @@ def _parse_column(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]
         if kind is Kind.ENUM:
             allowed = ", ".join(column.allowed)
             bad = value.is_not_null() & ~value.is_in(list(column.allowed))
-            return value, pl.coalesce(
-                missing_error,
-                _problem(bad, name, f"unknown value (expected one of {allowed})", value),
-            )
+            message = f"unknown value (expected one of {allowed})"
+            return _Rule(name, value, missing, ((bad, message, value),))
         if kind is Kind.COUNTRY:
             bad = value.is_not_null() & ~value.str.contains(r"^[A-Z]{2}$")
-            return value, pl.coalesce(
-                missing_error, _problem(bad, name, "not an ISO-3166 alpha-2 country code", value)
-            )
-        return value, missing_error
+            message = "not an ISO-3166 alpha-2 country code"
+            return _Rule(name, value, missing, ((bad, message, value),))
+        return _Rule(name, value, missing)
 
     if kind is Kind.INT:
         if text is not None:
             value = text.cast(pl.Int64, strict=False)
             bad = ~missing & value.is_null()
-            return value, pl.coalesce(missing_error, _problem(bad, name, "not an integer", raw))
-        return raw.cast(pl.Int64, strict=False), missing_error
+            return _Rule(name, value, missing, ((bad, "not an integer", raw),))
+        return _Rule(name, raw.cast(pl.Int64, strict=False), missing)
 
     if kind in (Kind.POSITIVE_FLOAT, Kind.NON_NEGATIVE_FLOAT):
         value = (text if text is not None else raw).cast(pl.Float64, strict=False)
@@ -267,11 +349,15 @@ def _parse_column(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]
             out_of_range, rule = value.is_finite() & (value <= 0), "must be > 0"
         else:
             out_of_range, rule = value.is_finite() & (value < 0), "must be >= 0"
-        return value, pl.coalesce(
-            missing_error,
-            _problem(unparsed, name, "not a number", raw),
-            _problem(not_finite, name, "not a finite number", raw),
-            _problem(out_of_range, name, rule, raw),
+        return _Rule(
+            name,
+            value,
+            missing,
+            (
+                (unparsed, "not a number", raw),
+                (not_finite, "not a finite number", raw),
+                (out_of_range, rule, raw),
+            ),
         )
 
     if kind is Kind.UTC_TIMESTAMP:
@@ -286,35 +372,34 @@ def _parse_column(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]
             )
             naive = ~missing & value.is_null() & text.str.contains(_NAIVE_TIMESTAMP)
             unparsed = ~missing & value.is_null() & ~naive
-            return value, pl.coalesce(
-                missing_error,
-                _problem(naive, name, "timestamp has no time zone (expected e.g. ...Z)", raw),
-                _problem(unparsed, name, "not an ISO-8601 timestamp", raw),
+            return _Rule(
+                name,
+                value,
+                missing,
+                (
+                    (naive, "timestamp has no time zone (expected e.g. ...Z)", raw),
+                    (unparsed, "not an ISO-8601 timestamp", raw),
+                ),
             )
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
             bad = raw.is_not_null()
-            return pl.lit(None, dtype=column.dtype), pl.coalesce(
-                missing_error, _problem(bad, name, "timestamp has no time zone", raw)
-            )
+            none = pl.lit(None, dtype=column.dtype)
+            return _Rule(name, none, missing, ((bad, "timestamp has no time zone", raw),))
         if isinstance(dtype, pl.Datetime):
-            return raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), missing_error
-        return pl.lit(None, dtype=column.dtype), pl.coalesce(
-            missing_error, _problem(raw.is_not_null(), name, "not a timestamp", raw)
-        )
+            return _Rule(name, raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), missing)
+        none = pl.lit(None, dtype=column.dtype)
+        return _Rule(name, none, missing, ((raw.is_not_null(), "not a timestamp", raw),))
 
     if kind is Kind.DATE:
         if text is not None:
             value = text.str.to_date("%Y-%m-%d", strict=False)
             bad = ~missing & value.is_null()
-            return value, pl.coalesce(
-                missing_error, _problem(bad, name, "not a YYYY-MM-DD date", raw)
-            )
+            return _Rule(name, value, missing, ((bad, "not a YYYY-MM-DD date", raw),))
         if isinstance(dtype, pl.Date):
-            return raw, missing_error
+            return _Rule(name, raw, missing)
         if isinstance(dtype, pl.Datetime):
-            return raw.dt.date(), missing_error
-        return pl.lit(None, dtype=pl.Date()), pl.coalesce(
-            missing_error, _problem(raw.is_not_null(), name, "not a date", raw)
-        )
+            return _Rule(name, raw.dt.date(), missing)
+        none = pl.lit(None, dtype=pl.Date())
+        return _Rule(name, none, missing, ((raw.is_not_null(), "not a date", raw),))
 
     raise ValueError(f"unhandled column kind {kind}")  # pragma: no cover

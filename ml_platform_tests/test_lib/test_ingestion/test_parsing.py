@@ -148,3 +148,59 @@ def test_unreadable_file_is_rejected_with_its_name(landing: Path) -> None:
     parsed = parse_file(file, TRANSACTIONS)
     assert parsed.status == "rejected"
     assert parsed.error is not None and parsed.error.startswith("transactions/broken.parquet")
+
+
+TIMESTAMP_TEXTS = [
+    "2026-01-02T10:00:00Z",
+    "2026-01-02T10:00:00.5Z",
+    "2026-01-02T10:00:00.123456Z",
+    "2026-01-02T10:00:00.123456789Z",
+    "2026-01-02T10:00:00.Z",
+    " 2026-01-02T10:00:00Z ",
+    "2026-01-02T10:00:00z",
+    "2026-01-02 10:00:00Z",
+    "2026-01-02T10:00:00+00:00",
+    "2026-01-02T10:00:00+0130",
+    "2026-01-02T10:00:00-05:00",
+    "2026-01-02T10:00:00",
+    "2026-01-02T10:00Z",
+    "2026-01-02T24:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "2026-01-02T10:00:60Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "2026-01-02T10:00:00Zjunk",
+    "2026-1-2T10:00:00Z",
+    "20260102T100000Z",
+    "",
+    "   ",
+    "not a time",
+]
+
+
+def test_the_canonical_timestamp_pass_agrees_with_the_general_rules() -> None:
+    # The first pass settles canonical timestamps itself and sends every other row to the
+    # general rules; whatever the text, both must give the same values and reasons.
+    from ml_platform.lib.ingestion.parsing import _REASON, ROW, _checked, _validate
+
+    texts = [*TIMESTAMP_TEXTS, None]
+    raw = pl.DataFrame(
+        {
+            ROW: list(range(len(texts))),
+            "transaction_id": [f"t{i}" for i in range(len(texts))],
+            "customer_id": ["1"] * len(texts),
+            "merchant_id": ["7"] * len(texts),
+            "amount": ["12.5"] * len(texts),
+            "merchant_category": ["grocery"] * len(texts),
+            "channel": ["pos"] * len(texts),
+            "country": ["US"] * len(texts),
+            "event_timestamp": texts,
+        },
+        schema_overrides={ROW: pl.Int64()},
+    )
+    general = _validate(raw.lazy(), raw.schema, TRANSACTIONS).collect()
+    two_pass = _checked(raw, TRANSACTIONS)
+    assert two_pass.equals(general)
+    reasons = general.get_column(_REASON)
+    assert reasons.is_null().sum() >= 8  # the sample holds valid rows of several forms ...
+    assert reasons.is_not_null().sum() >= 8  # ... and invalid ones
