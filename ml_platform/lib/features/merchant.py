@@ -36,34 +36,16 @@ def merchant_daily_features(
         .select("transaction_id", KEY, "customer_id", "amount", "event_timestamp")
         .with_columns(pl.col("event_timestamp").dt.date().alias(w.DAY))
     )
-    daily = tx.group_by(KEY, w.DAY).agg(
-        pl.len().cast(pl.Int64).alias("n"), w.cents(pl.col("amount")).sum().alias("cents")
-    )
-    grid = (
-        w.dense_grid(tx.select(KEY), KEY, start, last)
-        .join(daily, on=[KEY, w.DAY], how="left")
-        .with_columns(pl.col("n", "cents").fill_null(0))
-        .sort(KEY, w.DAY)
-    )
     reported = tx.join(
         labels.select("transaction_id", pl.col("reported_at").dt.date().alias("report_day")),
         on="transaction_id",
         how="inner",
     )
-    for days in MERCHANT_WINDOWS:
-        grid = grid.with_columns(
-            w.window_sum("n", days, KEY).alias(f"n_{days}"),
-            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
-        )
-        fraud = w.interval_events(
-            reported,
-            KEY,
-            start=pl.max_horizontal(pl.col(w.DAY), pl.col("report_day")),
-            until=pl.col(w.DAY) + pl.duration(days=days),
-        )
-        grid = w.running_count(grid, fraud, KEY, f"fraud_{days}")
-    grid = w.distinct_counts(grid, tx, KEY, "customer_id", MERCHANT_WINDOWS, "customers")
-    grid = grid.with_columns(w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"))
+    grid = (
+        _one_day_windows(tx, reported, last)
+        if first == last
+        else _range_windows(tx, reported, start, last)
+    )
 
     features: list[pl.Expr] = []
     for days in MERCHANT_WINDOWS:
@@ -85,4 +67,73 @@ def merchant_daily_features(
         .sort(KEY, TIMESTAMP)
         .collect()
         .cast(MERCHANT_DAILY.schema)
+    )
+
+
+def _range_windows(
+    tx: pl.LazyFrame, reported: pl.LazyFrame, start: dt.date, last: dt.date
+) -> pl.LazyFrame:
+    """Window columns for every merchant and day in ``[start, last]``: the dense-grid way."""
+    daily = tx.group_by(KEY, w.DAY).agg(
+        pl.len().cast(pl.Int64).alias("n"), w.cents(pl.col("amount")).sum().alias("cents")
+    )
+    grid = (
+        w.dense_grid(tx.select(KEY), KEY, start, last)
+        .join(daily, on=[KEY, w.DAY], how="left")
+        .with_columns(pl.col("n", "cents").fill_null(0))
+        .sort(KEY, w.DAY)
+    )
+    for days in MERCHANT_WINDOWS:
+        grid = grid.with_columns(
+            w.window_sum("n", days, KEY).alias(f"n_{days}"),
+            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
+        )
+        fraud = w.interval_events(
+            reported,
+            KEY,
+            start=pl.max_horizontal(pl.col(w.DAY), pl.col("report_day")),
+            until=pl.col(w.DAY) + pl.duration(days=days),
+        )
+        grid = w.running_count(grid, fraud, KEY, f"fraud_{days}")
+    grid = w.distinct_counts(grid, tx, KEY, "customer_id", MERCHANT_WINDOWS, "customers")
+    return grid.with_columns(w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"))
+
+
+def _one_day_windows(tx: pl.LazyFrame, reported: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
+    """The same window columns for the one day ``day``: plain aggregations, no grid.
+
+    Each column equals its ``_range_windows`` counterpart: a transaction of day t reported on
+    day r counts as fraud on day ``day`` when t is in the window and r <= ``day`` (the
+    coverage interval [max(t, r), t + window) of the grid path contains ``day``).
+    """
+
+    def within(days: int) -> pl.Expr:  # the window's days: day - days + 1 … day
+        return pl.col(w.DAY).is_between(day - dt.timedelta(days=days - 1), day)
+
+    aggregations: list[pl.Expr] = [
+        within(LOOKBACK_DAYS + 1).sum().cast(pl.Int64).alias("active_31")
+    ]
+    fraud: list[pl.Expr] = []
+    for days in MERCHANT_WINDOWS:
+        aggregations += [
+            within(days).sum().cast(pl.Int64).alias(f"n_{days}"),
+            w.cents(pl.col("amount")).filter(within(days)).sum().alias(f"cents_{days}"),
+            pl.col("customer_id")
+            .filter(within(days))
+            .n_unique()
+            .cast(pl.Int64)
+            .alias(f"customers_{days}"),
+        ]
+        fraud.append(
+            (within(days) & (pl.col("report_day") <= day))
+            .sum()
+            .cast(pl.Int64)
+            .alias(f"fraud_{days}")
+        )
+    counts = [f"fraud_{days}" for days in MERCHANT_WINDOWS]
+    return (
+        tx.group_by(KEY)
+        .agg(aggregations)
+        .join(reported.group_by(KEY).agg(fraud), on=KEY, how="left")
+        .with_columns(pl.col(counts).fill_null(0), pl.lit(day).alias(w.DAY))
     )
