@@ -6,11 +6,12 @@ a second host on the same disk) does to the Feast repo on every run: apply the d
 they changed, then write the newest snapshots online, through the library functions the
 assets call.
 
-``sync`` is a folder of signal files. The library code is not changed; the two store methods
-that do the writing (``apply``, ``write_to_online_store``) are wrapped to wait, at most
-``hold`` seconds, for the other process to reach the same point: that opens the window an
-unguarded compare-then-write loses in, every time. With the writers' lock, the other process
-waits at the lock instead, the wait times out and the writes happen one after the other.
+``sync`` is a folder of signal files. The library code is not changed; the store methods that
+do the writing (``apply``, and ``write_to_online_store`` or, on the project's SQLite online
+store, its ``write_frame``) are wrapped to wait, at most ``hold`` seconds, for the other
+process to reach the same point: that opens the window an unguarded compare-then-write loses
+in, every time. With the writers' lock, the other process waits at the lock instead, the wait
+times out and the writes happen one after the other.
 """
 
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ml_platform.lib.feature_store.online_store import project_online_store
 from ml_platform.lib.feature_store.store import (
     apply_if_changed,
     feature_repo,
@@ -67,9 +69,15 @@ def run(role: str, data_dir: str, sync: str, hold: str) -> None:
     sys.stdout.write(f"applied={','.join(applied)}\n")
     if role == "older":
         # Chooses day 2 (the newest export now), then waits for the newer run to write day 3.
-        store.write_to_online_store = _pausing(  # type: ignore[method-assign]
-            store.write_to_online_store, signals / "read", signals / "newer-written", seconds
-        )
+        online = project_online_store(store)
+        if online is not None:  # the project's SQLite store: rows written by write_frame
+            online.write_frame = _pausing(  # type: ignore[method-assign]
+                online.write_frame, signals / "read", signals / "newer-written", seconds
+            )
+        else:
+            store.write_to_online_store = _pausing(  # type: ignore[method-assign]
+                store.write_to_online_store, signals / "read", signals / "newer-written", seconds
+            )
     elif not wait_for(signals / "day3", STARTUP_TIMEOUT):  # published once older has read
         raise TimeoutError("day 3 was never published")
     written = materialize_latest(store, feature_repo(settings))

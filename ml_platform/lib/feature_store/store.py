@@ -38,13 +38,16 @@ from feast import (
 from feast.errors import FeastObjectNotFoundException
 from feast.feature_view import DUMMY_ENTITY_ID
 from feast.infra.offline_stores.duckdb import DuckDBOfflineStoreConfig
-from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.infra.registry.sql import SqlRegistryConfig
 from feast.repo_config import FeastConfigBaseModel
 from google.protobuf.json_format import MessageToDict
 
 from ml_platform.lib.feature_store.definitions import FeatureRepo, build_feature_repo
 from ml_platform.lib.feature_store.export import day_file, exported_days
+from ml_platform.lib.feature_store.online_store import (
+    PlatformSqliteOnlineStoreConfig,
+    project_online_store,
+)
 from ml_platform.lib.features.catalog import TIMESTAMP, FeatureTable
 from ml_platform.lib.lake import objects
 from ml_platform.lib.locking import file_lock
@@ -130,10 +133,11 @@ def registry_url(settings: Settings) -> str:
 def online_store_config(settings: Settings) -> FeastConfigBaseModel:
     """Feast's online store for ``settings.feast_online_store``: SQLite or Redis.
 
-    ``sqlite`` is a file under ``feast_dir``. ``redis://[user@]host[:port][/db]`` (or
-    ``rediss://`` for TLS) is a Redis server; its password comes from the environment
-    (``ML_PLATFORM_FEAST_REDIS_PASSWORD``, e.g. a Kubernetes Secret), never from the URL, which
-    is shown in the Dagster UI.
+    ``sqlite`` is the project's own SQLite store (``online_store.PlatformSqliteOnlineStore``:
+    one row per entity, bulk writes) in a file under ``feast_dir``.
+    ``redis://[user@]host[:port][/db]`` (or ``rediss://`` for TLS) is a Redis server; its
+    password comes from the environment (``ML_PLATFORM_FEAST_REDIS_PASSWORD``, e.g. a
+    Kubernetes Secret), never from the URL, which is shown in the Dagster UI.
 
     Feast's own write-time deduplication is switched off (``skip_dedup``): it drops a row whose
     event time equals the stored one, so a recomputed day would never replace its online
@@ -147,7 +151,7 @@ def online_store_config(settings: Settings) -> FeastConfigBaseModel:
     target = settings.feast_online_store.strip()
     if target == SQLITE_ONLINE_STORE:
         path = Path(settings.feast_dir).absolute() / ONLINE_STORE_FILE
-        return SqliteOnlineStoreConfig(path=str(path))
+        return PlatformSqliteOnlineStoreConfig(path=str(path))
     url = urlsplit(target)
     if url.scheme not in REDIS_SCHEMES or not url.hostname:
         raise ValueError(
@@ -181,7 +185,7 @@ def online_store_config(settings: Settings) -> FeastConfigBaseModel:
 def online_store_location(settings: Settings) -> str:
     """Where the online store is, for people: the SQLite path or the Redis URL (no password)."""
     config = online_store_config(settings)
-    if isinstance(config, SqliteOnlineStoreConfig):
+    if isinstance(config, PlatformSqliteOnlineStoreConfig):
         return str(config.path)
     return settings.feast_online_store.strip()
 
@@ -273,39 +277,54 @@ def _is_dummy_entity(value: Any) -> bool:
 def materialize_latest(store: FeatureStore, repo: FeatureRepo) -> dict[str, int]:
     """Write the newest exported snapshot of each feature view to the online store.
 
-    The SQLite online store keeps whatever was written last, whatever its event time
-    (FINDINGS.md). So only the window ending at the newest exported snapshot is considered
-    (each entity's newest row within ``[newest - ttl, newest]``: re-exporting an older day
-    changes nothing online), and a row is written only if it is at least as new as the
-    entity's online value (a same-day recomputation replaces it; an older row, e.g. after the
-    newest day's export was removed, never does). An entity whose newest snapshot is older
-    than the TTL is left alone: offline retrieval treats it as missing.
+    Feast's online stores keep whatever was written last, whatever its event time (FINDINGS.md),
+    so only the window ending at the newest exported snapshot is considered (each entity's newest
+    row within ``[newest - ttl, newest]``: re-exporting an older day changes nothing online),
+    and a row is written only if it is at least as new as the entity's online value (a
+    same-day recomputation replaces it; an older row, e.g. after the newest day's export was
+    removed, never does). An entity whose newest snapshot is older than the TTL is left alone:
+    offline retrieval treats it as missing.
 
-    Rows go through ``FeatureStore.write_to_online_store`` rather than
-    ``FeatureStore.materialize(start, end)``: same speed (measured: 2.5-3.1 s against 3.2-3.3 s
-    for 10k customers, both bound by Feast's per-row protobuf conversion), but the rows written
-    are exactly the rows selected, compared with the online values and counted here, nothing
-    is printed to stdout and the registry is not written. Reading the online timestamps first
-    costs about 2 s more per 10k entities: the price of "never older".
+    How the rows are written depends on the store:
 
-    The online tables are (re)created first if missing, so a deleted online store file is
-    rebuilt by the next call.
+    * the project's SQLite store (``sqlite``, ``online_store.PlatformSqliteOnlineStore``):
+      straight from Polars in one transaction, with "never older" inside the upsert
+      (``PlatformSqliteOnlineStore.write_frame``); no read-back of online timestamps, no
+      protobuf per value (~1 s for 100k entities, against ~29 s with Feast's stock SQLite
+      store; BENCHMARKS.md);
+    * any other store (Redis): the online timestamps of the selected entities are read first
+      (``newer_than_online``), then the newer rows go through
+      ``FeatureStore.write_to_online_store``, bound by Feast's per-value protobuf conversion.
+
+    Neither path calls ``FeatureStore.materialize(start, end)``: the rows written are exactly
+    the rows selected and counted here, nothing is printed to stdout and the registry is not
+    written.
+
+    The online tables are (re)created first if missing (``ensure_online_tables``), so a
+    deleted online store file is rebuilt by the next call.
 
     The choice of rows, the comparison and the write happen under ``writers_lock``: a second
     process materializing meanwhile waits, then compares with what this one wrote, so an older
     window never lands after a newer one.
 
     Returns:
-        Entities written per feature view.
+        Entities written per feature view (rows the store actually changed).
     """
     counts = {}
+    online = project_online_store(store)
     with writers_lock(store):
         ensure_online_tables(store, repo)
         for table in repo.tables:
-            rows = newer_than_online(store, table, latest_snapshot_rows(repo, table))
-            if rows.height:
-                store.write_to_online_store(table.view_name, df=rows.to_pandas())
-            counts[table.view_name] = rows.height
+            rows = latest_snapshot_rows(repo, table)
+            if online is not None:
+                view = store.get_feature_view(table.view_name)
+                written = online.write_frame(store.config, view, rows, TIMESTAMP)
+            else:
+                rows = newer_than_online(store, table, rows)
+                if rows.height:
+                    store.write_to_online_store(table.view_name, df=rows.to_pandas())
+                written = rows.height
+            counts[table.view_name] = written
     return counts
 
 
@@ -315,7 +334,8 @@ def ensure_online_tables(store: FeatureStore, repo: FeatureRepo) -> None:
     ``apply`` creates them, but ``apply_if_changed`` skips an unchanged registry, so an online
     store file that was deleted (or lost) would otherwise stay without tables and every
     lookup and write would fail with ``no such table``. Idempotent (``CREATE TABLE IF NOT
-    EXISTS``); touches neither the registry nor existing rows.
+    EXISTS``); touches neither the registry nor existing rows (the project's SQLite store
+    rebuilds, empty, only a table whose columns no longer match its view).
     """
     views = [store.get_feature_view(table.view_name) for table in repo.tables]
     store.provider.update_infra(
@@ -355,7 +375,11 @@ def latest_snapshot_rows(repo: FeatureRepo, table: FeatureTable) -> pl.DataFrame
 
 
 def newer_than_online(store: FeatureStore, table: FeatureTable, rows: pl.DataFrame) -> pl.DataFrame:
-    """The rows at least as new as their entity's online value (or with none online)."""
+    """The rows at least as new as their entity's online value (or with none online).
+
+    Used for stores without a conditional bulk write (Redis); the project's SQLite store
+    applies the same rule inside its upsert.
+    """
     if rows.is_empty():
         return rows
     probe = table.features[0].name

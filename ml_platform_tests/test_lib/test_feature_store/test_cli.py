@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from feast.repo_config import load_repo_config
 
+from ml_platform.lib.feature_store.online_store import STORE_TYPE
 from ml_platform.lib.feature_store.store import apply_if_changed, feature_repo, feature_store
 from ml_platform.lib.feature_store.store import repo_config as pipeline_config
 from ml_platform.settings import PROJECT_ROOT
@@ -52,7 +53,7 @@ def test_feature_store_yaml_matches_the_pipeline_config(settings, monkeypatch):
     assert cli.provider == ours.provider
     assert cli.registry.registry_type == ours.registry.registry_type == "sql"
     assert cli.registry.path == ours.registry.path
-    assert cli.online_store.type == ours.online_store.type == "sqlite"
+    assert cli.online_store.type == ours.online_store.type == STORE_TYPE
     assert cli.online_store.path == ours.online_store.path
     assert cli.offline_store.type == ours.offline_store.type == "duckdb"
     assert cli.entity_key_serialization_version == ours.entity_key_serialization_version == 3

@@ -20,6 +20,7 @@ from ml_platform.lib.feature_store.definitions import (
     TRANSACTION_COUNTRY,
 )
 from ml_platform.lib.feature_store.export import export_days
+from ml_platform.lib.feature_store.online_store import STORE_TYPE
 from ml_platform.lib.feature_store.store import materialize_latest, offline_dir
 from ml_platform.lib.features.catalog import (
     CUSTOMER_DAILY,
@@ -196,7 +197,8 @@ def test_online_request_features_match_the_offline_definition(lake, store, repo,
 
 def test_the_online_values_live_in_the_configured_store(settings, store, repo, exported):
     counts = materialize_latest(store, repo)
-    assert store.config.online_store.type == settings.feast_online_store.split(":")[0]
+    expected = {"sqlite": STORE_TYPE, "redis": "redis"}[settings.feast_online_store.split(":")[0]]
+    assert store.config.online_store.type == expected
     if store.config.online_store.type == "redis":
         import redis as redis_client
 

@@ -5,8 +5,8 @@ import secrets
 
 import pytest
 from feast.infra.online_stores.redis import RedisOnlineStoreConfig
-from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
+from ml_platform.lib.feature_store.online_store import PlatformSqliteOnlineStoreConfig
 from ml_platform.lib.feature_store.store import (
     online_store_config,
     online_store_location,
@@ -17,7 +17,7 @@ from ml_platform.settings import Settings
 
 def test_sqlite_is_the_default(settings: Settings) -> None:
     config = repo_config(settings).online_store
-    assert isinstance(config, SqliteOnlineStoreConfig)
+    assert isinstance(config, PlatformSqliteOnlineStoreConfig)  # the project's SQLite store
     assert online_store_location(settings) == f"{settings.feast_dir}/online_store.db"
 
 
