@@ -5,7 +5,7 @@ published, the blocking check records the failing columns, checks and examples, 
 fails with the same message, so downstream assets do not run and readers never see bad data.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import dagster as dg
 import pandera.polars as pa
@@ -14,7 +14,7 @@ import polars as pl
 from ml_platform.defs.metadata import markdown_preview, pandera_column_schema
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.lake.transaction import LakeTransaction
-from ml_platform.lib.validation import validate
+from ml_platform.lib.validation import ValidationOutcome, validate
 
 
 def schema_check(name: str, key: dg.AssetKey, model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
@@ -46,33 +46,85 @@ def publish(
     ``after_write`` runs once the table is written (e.g. to export it for Feast); the metadata
     it returns is added to the materialization.
     """
-    outcome = validate(frame, model)
-    failures = outcome.failure_cases
+    yield from publish_batches(
+        platform,
+        table,
+        [(predicate, frame)],
+        model,
+        check_name,
+        partition_by,
+        lambda: {**(extra_metadata or {}), **(after_write() if after_write else {})},
+    )
+
+
+def publish_batches(
+    platform: PlatformResource,
+    table: str,
+    batches: Iterable[tuple[str | None, pl.DataFrame]],
+    model: type[pa.DataFrameModel],
+    check_name: str,
+    partition_by: list[str],
+    after_write: Callable[[], dict[str, object]] | None = None,
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """Validate and write ``(predicate, frame)`` batches one at a time, all or nothing.
+
+    Each batch replaces the rows matching its predicate once it passes ``model``; batches are
+    consumed lazily, so a generator keeps one batch in memory at a time. All writes happen in
+    one ``LakeTransaction``: if a batch fails validation (it is never written) or producing a
+    batch raises, the table is restored to its version before the first batch. The blocking
+    check is reported once, for all batches; ``after_write`` runs after the last batch and its
+    metadata joins the materialization's.
+    """
+    rows = written = 0
+    version: int | None = None
+    preview: dg.MarkdownMetadataValue | None = None
+    rejected: ValidationOutcome | None = None
+    try:
+        with LakeTransaction(platform.lake()) as tx:
+            for predicate, frame in batches:
+                outcome = validate(frame, model)
+                if not outcome.passed:
+                    rejected = outcome
+                    raise _Rejected(outcome.summary())
+                version = tx.replace(table, frame, predicate, frame.schema, partition_by)
+                rows += frame.height
+                written += 1
+                if preview is None or (frame.height and rows == frame.height):
+                    preview = markdown_preview(frame, 5)  # the first batch with rows
+    except _Rejected:
+        pass  # the transaction restored the table; the check below says why
+    failures = rejected.failure_cases if rejected else pl.DataFrame()
+    summary = rejected.summary() if rejected else f"{model.__name__}: {rows} rows valid"
     yield dg.AssetCheckResult(
         check_name=check_name,
-        passed=outcome.passed,
+        passed=rejected is None,
         metadata={
-            "rows": outcome.rows,
+            "rows": rejected.rows if rejected else rows,
             "failures": failures.height,
-            "summary": outcome.summary(),
+            "summary": summary,
             "failure_sample": markdown_preview(failures, 20),
         },
     )
-    if not outcome.passed:
+    if rejected is not None:
+        where = (
+            f" (batch {written + 1}; the {written} before it were rolled back)" if written else ""
+        )
         raise dg.Failure(
-            description=f"{table} not written: {outcome.summary()}",
+            description=f"{table} not written{where}: {summary}",
             metadata={"failure_sample": markdown_preview(failures, 20)},
         )
-    with LakeTransaction(platform.lake()) as tx:
-        version = tx.replace(table, frame, predicate, frame.schema, partition_by)
     followed = after_write() if after_write else {}
     yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": frame.height,
+            "dagster/row_count": rows,
             "dagster/column_schema": pandera_column_schema(model),
             "delta_version": version,
-            "preview": markdown_preview(frame, 5),
-            **(extra_metadata or {}),
+            "preview": preview or markdown_preview(pl.DataFrame(), 5),
+            **({"batches": written} if written > 1 else {}),
             **followed,
         }
     )
+
+
+class _Rejected(Exception):
+    """A batch failed validation: raised inside the transaction so it rolls back."""

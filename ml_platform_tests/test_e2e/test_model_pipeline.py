@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ml_platform.defs.scoring import assets as scoring_assets
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.lib.training.dataset import TrainingSet
@@ -69,3 +70,51 @@ def test_train_register_gate_and_score(trained: Settings, instance: dg.DagsterIn
     joined = expected.join(scores, on="transaction_id")
     assert joined.height == test_rows.height
     np.testing.assert_allclose(joined["score"], joined["expected"], rtol=0, atol=1e-12)
+
+
+def test_a_backfill_scores_in_batches_of_days_all_or_nothing(
+    trained: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = DeltaLake(trained.lake_uri)
+    outcome = run_scoring(trained, instance)  # the whole history fits in one batch
+    assert outcome is not None and outcome.success
+    assert "batches" not in _metadata(instance, "ml", "transaction_scores")
+    whole = lake.read("ml/transaction_scores").sort("transaction_id")
+
+    # About three days per batch: the same rows, scored the same, written batch by batch.
+    per_day = lake.read("silver/transactions").group_by("event_date").len()
+    monkeypatch.setattr(scoring_assets, "SCORING_BATCH_ROWS", 3 * int(per_day["len"].median()))
+    outcome = run_scoring(trained, instance)
+    assert outcome is not None and outcome.success
+    metadata = _metadata(instance, "ml", "transaction_scores")
+    assert metadata["batches"] >= 6
+    assert metadata["dagster/row_count"] == whole.height
+    batched = lake.read("ml/transaction_scores").sort("transaction_id")
+    assert batched.equals(whole)
+
+    # A batch that fails validation is never written and the earlier batches are rolled back.
+    version = lake.version("ml/transaction_scores")
+    real = scoring_assets.score_days
+    calls = []
+
+    def third_batch_broken(*args, **kwargs) -> pl.DataFrame:
+        frame = real(*args, **kwargs)
+        calls.append(frame.height)
+        # Batches 1 and 2 valid but different from what the table holds; batch 3 invalid.
+        changed = 1.5 if len(calls) == 3 else 0.0
+        return frame.with_columns(pl.lit(changed).alias("score"))
+
+    monkeypatch.setattr(scoring_assets, "score_days", third_batch_broken)
+    outcome = run_scoring(trained, instance)
+    assert outcome is not None and not outcome.success
+    assert len(calls) == 3  # stopped at the broken batch
+    assert lake.version("ml/transaction_scores") > version  # two batches were written ...
+    assert lake.read("ml/transaction_scores").sort("transaction_id").equals(whole)  # ... undone
+    key = dg.AssetCheckKey(
+        dg.AssetKey(["ml", "transaction_scores"]), "transaction_scores_schema_valid"
+    )
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    assert latest.run_id == outcome.run_id
+    evaluation = latest.event.asset_check_evaluation
+    assert not evaluation.passed
+    assert "score" in evaluation.metadata["summary"].value

@@ -5,8 +5,11 @@ preparation as training, so a transaction scored here gets exactly the inputs a 
 for it would have had.
 """
 
+import datetime as dt
+from collections.abc import Iterator
+
 import dagster as dg
-import numpy as np
+import lightgbm as lgb
 import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
@@ -14,21 +17,28 @@ from pandera.engines.polars_engine import DateTime
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from ml_platform.defs.publishing import publish, schema_check
+from ml_platform.defs.publishing import publish_batches, schema_check
 from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.batching import day_batches
+from ml_platform.lib.feature_store.definitions import FeatureRepo
 from ml_platform.lib.feature_store.retrieval import historical_features
 from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake import predicates
+from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.training.dataset import entity_frame
 from ml_platform.lib.training.matrix import MODEL_FEATURES
 from ml_platform.lib.training.model import score
 from ml_platform.lib.training.registry import CHAMPION, load_model, resolve_version
 from ml_platform.lib.training.tracking import configure
+from ml_platform.settings import Settings
 
 SCORES_TABLE = "ml/transaction_scores"
 SCORES_KEY = dg.AssetKey(["ml", "transaction_scores"])
 # Day D's transactions use the feature snapshot of day D-1 (stamped at the end of D-1).
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+SCORING_BATCH_ROWS = 1_000_000
+"""Most transactions scored at once: a backfill scores its days in batches of whole days, so
+its memory follows this, not the history (a day with more rows is a batch of its own)."""
 
 
 class TransactionScores(pa.DataFrameModel):
@@ -75,20 +85,74 @@ class TransactionScores(pa.DataFrameModel):
     ),
 )
 def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformResource):
-    """Score the day's transactions with the champion."""
+    """Score the window's transactions with the champion, in batches of whole days."""
     settings = platform.settings()
     start, end = window_dates(context)
     lake = platform.lake()
-    transactions = (
+    per_day = (
         lake.scan("silver/transactions")
         .filter(pl.col("event_date").is_between(start, end, closed="left"))
-        .sort("event_timestamp", "transaction_id")
+        .group_by("event_date")
+        .len()
         .collect()
     )
+    batches = day_batches(dict(per_day.iter_rows()), start, end, SCORING_BATCH_ROWS)
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     version = resolve_version(tracking, settings.model_name, CHAMPION)
     booster = load_model(tracking, settings.model_name, version)
-    features = historical_features(lake, entity_frame(transactions), feature_repo(settings))
+    repo = feature_repo(settings)
+    totals = {"rows": 0, "flagged": 0, "score_sum": 0.0}
+
+    def scored() -> Iterator[tuple[str, pl.DataFrame]]:
+        for number, (first, last) in enumerate(batches, 1):
+            frame = score_days(lake, repo, booster, str(version), settings, first, last)
+            flagged = int(frame.get_column("flagged").sum())
+            totals["rows"] += frame.height
+            totals["flagged"] += flagged
+            totals["score_sum"] += float(frame.get_column("score").sum() or 0.0)
+            context.log.info(
+                f"batch {number}/{len(batches)}: scored {frame.height} transactions of "
+                f"[{first}, {last}) with v{version}: {flagged} flagged"
+            )
+            yield predicates.date_range("event_date", first, last), frame
+
+    def summary() -> dict[str, object]:
+        rows = totals["rows"]
+        return {
+            "model_version": str(version),
+            "flagged": int(totals["flagged"]),
+            "alert_rate": round(totals["flagged"] / max(rows, 1), 5),
+            "mean_score": totals["score_sum"] / rows if rows else 0.0,
+        }
+
+    yield from publish_batches(
+        platform,
+        SCORES_TABLE,
+        scored(),
+        TransactionScores,
+        "transaction_scores_schema_valid",
+        ["event_date"],
+        after_write=summary,
+    )
+
+
+def score_days(
+    lake: DeltaLake,
+    repo: FeatureRepo,
+    booster: lgb.Booster,
+    version: str,
+    settings: Settings,
+    first: dt.date,
+    last: dt.date,
+) -> pl.DataFrame:
+    """The transactions of ``[first, last)`` scored by ``booster``, as ``SCORES_TABLE`` rows."""
+    transactions = (
+        lake.scan("silver/transactions")
+        .filter(pl.col("event_date").is_between(first, last, closed="left"))
+        .sort("event_timestamp", "transaction_id")
+        .collect()
+    )
+    features = historical_features(lake, entity_frame(transactions), repo)
     scores = score(booster, features)
     frame = features.select(
         "transaction_id", "customer_id", "merchant_id", "event_timestamp", *MODEL_FEATURES
@@ -96,31 +160,10 @@ def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformReso
         pl.col("event_timestamp").dt.date().alias("event_date"),
         pl.Series("score", scores, dtype=pl.Float64),
         pl.Series("flagged", scores >= settings.decision_threshold, dtype=pl.Boolean),
-        pl.lit(str(version)).alias("model_version"),
+        pl.lit(version).alias("model_version"),
     )
-    frame = frame.select(
-        *TransactionScores.to_schema().columns.keys(),
-        *[c for c in frame.columns if c not in TransactionScores.to_schema().columns],
-    )
-    flagged = int(frame.get_column("flagged").sum())
-    context.log.info(
-        f"scored {frame.height} transactions of [{start}, {end}) with v{version}: {flagged} flagged"
-    )
-    yield from publish(
-        platform,
-        SCORES_TABLE,
-        frame,
-        TransactionScores,
-        "transaction_scores_schema_valid",
-        predicates.date_range("event_date", start, end),
-        ["event_date"],
-        extra_metadata={
-            "model_version": str(version),
-            "flagged": flagged,
-            "alert_rate": round(flagged / max(frame.height, 1), 5),
-            "mean_score": float(np.mean(scores)) if scores.size else 0.0,
-        },
-    )
+    checked = list(TransactionScores.to_schema().columns)
+    return frame.select(*checked, *[c for c in frame.columns if c not in checked])
 
 
 scoring_assets = [transaction_scores]
