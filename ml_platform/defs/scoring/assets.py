@@ -36,9 +36,11 @@ SCORES_TABLE = "ml/transaction_scores"
 SCORES_KEY = dg.AssetKey(["ml", "transaction_scores"])
 # Day D's transactions use the feature snapshot of day D-1 (stamped at the end of D-1).
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
-SCORING_BATCH_ROWS = 1_000_000
+SCORING_BATCH_ROWS = 500_000
 """Most transactions scored at once: a backfill scores its days in batches of whole days, so
-its memory follows this, not the history (a day with more rows is a batch of its own)."""
+its memory follows this, not the history (a day with more rows is a batch of its own).
+Measured on the demo data (1.13M transactions, all days in one run): peak resident memory
+2.8 GB in one batch, 2.6 GB with 1M-row batches, 1.2 GB with 200k-row batches, same time."""
 
 
 class TransactionScores(pa.DataFrameModel):
