@@ -21,6 +21,7 @@ from ml_platform.defs.monitoring.sensors import retraining_sensor
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.ingestion.planning import plan_runs, scan_landing
 from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.signals import preserved_sigterm
 from ml_platform.settings import PROJECT_ROOT, Settings
 
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
@@ -99,13 +100,14 @@ def _execute(
 ) -> RunOutcome:
     """Execute a job of the code location in-process, recorded in ``instance``."""
     job = build_definitions(settings).resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=instance,
-        asset_selection=asset_selection,
-        tags=tags,
-        run_config=_QUIET,
-        raise_on_error=False,
-    )
+    with preserved_sigterm():  # Dagster would leave SIGTERM ignored in a background process
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=asset_selection,
+            tags=tags,
+            run_config=_QUIET,
+            raise_on_error=False,
+        )
     if not result.success:
         log(f"run {result.run_id} failed: see `make dev` → Runs for the error")
     return RunOutcome(result.run_id, source, partitions, result.success)

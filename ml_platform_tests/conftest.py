@@ -10,6 +10,7 @@ import pytest
 
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.signals import preserved_sigterm
 from ml_platform.lib.simulation import SimulationConfig, simulate
 from ml_platform.settings import Settings
 
@@ -98,3 +99,15 @@ def nothing_written_to_the_repository() -> Iterator[None]:
     yield
     created = [str(path) for path in strays if path.exists() and path not in before]
     assert not created, f"tests wrote into the repository: {created}"
+
+
+@pytest.fixture(autouse=True)
+def sigterm_kept() -> Iterator[None]:
+    """Every test leaves SIGTERM as it found it (``lib/signals.py``).
+
+    Tests that materialize with ``dg.materialize`` or ``execute_in_process`` directly would
+    otherwise leave SIGTERM ignored when the suite runs in the background (SIGINT ignored),
+    and every later child process could no longer be terminated.
+    """
+    with preserved_sigterm():
+        yield
