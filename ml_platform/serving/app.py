@@ -1,4 +1,4 @@
-"""The HTTP application (FastAPI): ``POST /score``, ``GET /health``, ``GET /metrics``.
+"""The HTTP application (FastAPI): ``/score``, ``/score/batch``, ``/health``, ``/metrics``.
 
 FastAPI because it derives the OpenAPI schema (``/openapi.json``, ``/docs``) and the 422
 validation errors from the pydantic models in ``schemas.py``, runs on uvicorn (uvloop and
@@ -6,8 +6,10 @@ httptools when installed) and is already a dependency of Feast, so it adds nothi
 
 ``/score`` is an ``async def`` that does its work inline: the work is ~1 ms of CPU (a SQLite
 read of a cached page, a few hundred tree nodes), the GIL serializes it anyway, and a
-thread-pool hop per request would cost about as much as the work. ``/health`` runs in the
-thread pool because its freshness query scans the online store (cached for 10 s).
+thread-pool hop per request would cost about as much as the work. ``/score/batch`` does too:
+one online read and one predict per model for all its transactions, a few milliseconds per
+hundred, during which other requests wait (``max_batch_transactions`` bounds it). ``/health``
+runs in the thread pool because its freshness query scans the online store (cached for 10 s).
 """
 
 import datetime as dt
@@ -17,8 +19,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,12 +36,19 @@ from ml_platform.serving.config import REQUEST_LOG_TABLE, ServingConfig
 from ml_platform.serving.features import OnlineFeatures
 from ml_platform.serving.models import ModelHolder, ModelPair
 from ml_platform.serving.request_log import RequestLog
-from ml_platform.serving.schemas import HealthResponse, ScoreResponse, Transaction
+from ml_platform.serving.schemas import (
+    BatchScoreResponse,
+    HealthResponse,
+    ScoreResponse,
+    Transaction,
+    batch_request_model,
+)
 from ml_platform.serving.scorer import ModelUnavailableError, Scorer
 from ml_platform.serving.telemetry import CONTENT_TYPE, Telemetry
 
 logger = logging.getLogger(__name__)
-_PATHS = ("/score", "/health", "/metrics")
+_PATHS = ("/score", "/score/batch", "/health", "/metrics")
+_LIST_LENGTH_ERRORS = {"too_long", "too_short"}
 
 
 @dataclass
@@ -129,6 +140,7 @@ class _Latency:
 def create_app(config: ServingConfig) -> FastAPI:
     """The service's application; models and features are loaded when it starts (lifespan)."""
     telemetry = Telemetry()
+    BatchRequest = batch_request_model(config.max_batch_transactions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,8 +166,14 @@ def create_app(config: ServingConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        if request.url.path == "/score":
+        path = request.url.path
+        if path in ("/score", "/score/batch"):
             telemetry.requests.labels("invalid").inc()
+        if path == "/score/batch":
+            telemetry.batches.labels("invalid").inc()
+            # FastAPI's own 422 body, less the echo of an oversize list.
+            errors = [_without_list_input(e) for e in error.errors()]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         return await request_validation_exception_handler(request, error)
 
     @app.post("/score", response_model=ScoreResponse, tags=["scoring"])
@@ -164,13 +182,23 @@ def create_app(config: ServingConfig) -> FastAPI:
         service: Service = request.app.state.service
         try:
             return service.scorer.score(transaction)
-        except ModelUnavailableError as error:
-            telemetry.requests.labels("unavailable").inc()
-            raise HTTPException(503, str(error)) from error
         except Exception as error:
-            telemetry.requests.labels("error").inc()
-            logger.exception("scoring %s failed", transaction.transaction_id)
-            raise HTTPException(500, f"scoring failed: {type(error).__name__}") from error
+            raise _failed(telemetry, error, transaction.transaction_id, 1, batch=False) from error
+
+    @app.post("/score/batch", response_model=BatchScoreResponse, tags=["scoring"])
+    async def score_batch(body: BatchRequest, request: Request) -> dict:  # type: ignore[valid-type]
+        """Score up to `ML_PLATFORM_SERVING_MAX_BATCH_TRANSACTIONS` transactions in one request.
+
+        One `ScoreResponse` per transaction, in request order, each as `/score` answers it
+        (`timing` is the whole batch's). Every transaction is logged and counted as by `/score`.
+        """
+        service: Service = request.app.state.service
+        transactions = body.transactions  # type: ignore[attr-defined]
+        try:
+            return {"scores": service.scorer.score_many(transactions)}
+        except Exception as error:
+            first = f"batch of {len(transactions)} from {transactions[0].transaction_id}"
+            raise _failed(telemetry, error, first, len(transactions), batch=True) from error
 
     @app.get(
         "/health",
@@ -191,6 +219,34 @@ def create_app(config: ServingConfig) -> FastAPI:
         return Response(telemetry.exposition(), media_type=CONTENT_TYPE)
 
     return app
+
+
+def _failed(
+    telemetry: Telemetry, error: Exception, what: str, transactions: int, batch: bool
+) -> HTTPException:
+    """The HTTP error for a failed scoring request (503 without a model, else 500), counted.
+
+    Each transaction of the request counts under ``requests``; a batch also under ``batches``.
+    """
+    if isinstance(error, ModelUnavailableError):
+        status, outcome, detail = 503, "unavailable", str(error)
+    else:
+        status, outcome, detail = 500, "error", f"scoring failed: {type(error).__name__}"
+        logger.exception("scoring %s failed", what)
+    telemetry.requests.labels(outcome).inc(transactions)
+    if batch:
+        telemetry.batches.labels(outcome).inc()
+    return HTTPException(status, detail)
+
+
+def _without_list_input(error: Any) -> Any:
+    """A batch-length error without its ``input`` (the whole list, echoed back otherwise)."""
+    if error.get("type") in _LIST_LENGTH_ERRORS and tuple(error.get("loc", ())) == (
+        "body",
+        "transactions",
+    ):
+        return {k: v for k, v in error.items() if k != "input"}
+    return error
 
 
 def health_report(service: Service) -> HealthResponse:

@@ -28,6 +28,8 @@ class ServingConfig:
         log_queue_rows: Rows the request log holds in memory at most; beyond it rows are
             dropped (and counted) rather than slowing requests down.
         log_requests: Whether to write the request log at all.
+        max_batch_transactions: Transactions one ``POST /score/batch`` may hold at most (more:
+            422). It bounds how long one batch holds the event loop.
         settings: The platform settings (locations, model name, decision threshold).
     """
 
@@ -39,6 +41,7 @@ class ServingConfig:
     log_flush_seconds: float = 5.0
     log_queue_rows: int = 100_000
     log_requests: bool = True
+    max_batch_transactions: int = 1000
     settings: Settings = field(default_factory=Settings.from_env)
 
     @classmethod
@@ -66,6 +69,7 @@ class ServingConfig:
             "log_flush_seconds",
             "log_queue_rows",
             "log_requests",
+            "max_batch_transactions",
         ):
             raw = env.get(ENV_PREFIX + name.upper(), "").strip()
             if raw:
@@ -78,11 +82,19 @@ class ServingConfig:
         """Reject values the service cannot run with.
 
         Raises:
-            ValueError: On a non-positive interval, batch or queue size, or a bad port.
+            ValueError: On a non-positive interval, batch, queue or request batch size, or a
+                bad port.
         """
         if not 0 <= self.port <= 65535:
             raise ValueError(f"{ENV_PREFIX}PORT={self.port}: expected 0-65535")
-        for name in ("model_poll_seconds", "log_batch_rows", "log_flush_seconds", "log_queue_rows"):
+        positive = (
+            "model_poll_seconds",
+            "log_batch_rows",
+            "log_flush_seconds",
+            "log_queue_rows",
+            "max_batch_transactions",
+        )
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be > 0")
 

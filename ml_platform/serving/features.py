@@ -1,4 +1,4 @@
-"""The features of one transaction, online: Feast's online store plus the request-time features.
+"""The features of transactions, online: Feast's online store plus the request-time features.
 
 Same definitions and the same rules as training and batch scoring
 (``lib/feature_store/retrieval.historical_features``):
@@ -11,6 +11,10 @@ Same definitions and the same rules as training and batch scoring
   it is checked here;
 * the request-time features come from ``definitions.request_features``, the one function that
   Feast's on-demand view and the batch retrieval also call.
+
+``lookup_many`` reads any number of transactions with one ``get_online_features`` (one
+``SELECT … IN (…)`` per view on the project's SQLite store) and applies these rules row by row;
+``lookup`` is ``lookup_many`` of one transaction, so both give the same answer.
 
 **Defaults.** An entity with no valid snapshot (never seen, or its newest snapshot older than
 the TTL) gets ``DEFAULT_FEATURES``: every feature of its view *missing* (``None``). That is
@@ -26,10 +30,13 @@ are still computed; without a customer snapshot ``amount_to_mean_30d`` is missin
 import datetime as dt
 import math
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from feast import FeatureStore
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from feast.type_map import feast_value_type_to_python_type
 
 from ml_platform.lib.feature_store.definitions import (
     REQUEST_CUSTOMER_INPUTS,
@@ -55,6 +62,17 @@ DEFAULT_FEATURES: dict[str, dict[str, None]] = {
 
 FRESHNESS_CACHE_SECONDS = 10.0
 """How long ``newest_online_timestamp`` reuses its answer (a query per feature view)."""
+
+
+class TransactionInput(NamedTuple):
+    """What the features of a transaction depend on (a plain 6-tuple in this order works too)."""
+
+    customer_id: int
+    merchant_id: int
+    amount: float
+    country: str
+    channel: str
+    event_timestamp: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -113,28 +131,62 @@ class OnlineFeatures:
         event_timestamp: dt.datetime,
     ) -> TransactionFeatures:
         """Every feature of the service for one transaction (see the module docstring)."""
-        keys = {CUSTOMER_DAILY.join_key: customer_id, MERCHANT_DAILY.join_key: merchant_id}
-        online = self.store.get_online_features(
-            features=self.references, entity_rows=[keys]
-        ).to_dict(include_event_timestamps=True)
-        when = event_timestamp.astimezone(dt.UTC)
-        values: dict[str, Any] = {}
-        defaults_used: list[str] = []
-        stamps: dict[str, dt.datetime | None] = {}
+        transaction = TransactionInput(
+            customer_id, merchant_id, amount, country, channel, event_timestamp
+        )
+        return self.lookup_many([transaction])[0]
+
+    def lookup_many(self, transactions: Sequence[TransactionInput]) -> list[TransactionFeatures]:
+        """Every feature of the service for each transaction, with one online read.
+
+        Args:
+            transactions: The transactions, in any order; an entity may appear more than once.
+
+        Returns:
+            One ``TransactionFeatures`` per transaction, in input order, each equal to what
+            ``lookup`` returns for it. An empty input reads nothing and returns ``[]``.
+        """
+        if not transactions:
+            return []
+        customers, merchants, amounts, countries, channels, events = zip(*transactions, strict=True)
+        customer_key, merchant_key = CUSTOMER_DAILY.join_key, MERCHANT_DAILY.join_key
+        rows = [
+            {customer_key: customer, merchant_key: merchant}
+            for customer, merchant in zip(customers, merchants, strict=True)
+        ]
+        response = self.store.get_online_features(features=self.references, entity_rows=rows)
+        # Read from the response proto: OnlineResponse.to_dict converts every value through
+        # Feast's generic converter and every column's timestamps (~5x longer for 100 rows).
+        vectors = dict(
+            zip(response.proto.metadata.feature_names.val, response.proto.results, strict=True)
+        )
+        whens = [event.astimezone(dt.UTC) for event in events]
+        values: list[dict[str, Any]] = [{} for _ in transactions]
+        defaults_used: list[list[str]] = [[] for _ in transactions]
+        stamps: list[dict[str, dt.datetime | None]] = [{} for _ in transactions]
         for table in self.tables:
-            probe = table.features[0].name
-            seconds = online[f"{probe}__ts"][0]
-            stamp = dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds else None
+            names = [f.name for f in table.features]
+            columns = [_python_values(vectors[name].values) for name in names]
+            # One event time per view and row: the first feature's.
+            seconds = [stamp.seconds for stamp in vectors[names[0]].event_timestamps]
             ttl = self.views[table.entity].ttl
-            if stamp is None or when - stamp > ttl:
-                values.update(DEFAULT_FEATURES[table.entity])
-                defaults_used.append(table.entity)
-                stamps[table.entity] = None
-            else:
-                values.update({f.name: _clean(online[f.name][0]) for f in table.features})
-                stamps[table.entity] = stamp
-        values.update(request_time_features(values, amount, country, channel, when))
-        return TransactionFeatures(values, defaults_used, stamps)
+            default = DEFAULT_FEATURES[table.entity]
+            for i, when in enumerate(whens):
+                stamp = dt.datetime.fromtimestamp(seconds[i], dt.UTC) if seconds[i] else None
+                if stamp is None or when - stamp > ttl:
+                    values[i].update(default)
+                    defaults_used[i].append(table.entity)
+                    stamps[i][table.entity] = None
+                else:
+                    values[i].update(zip(names, (column[i] for column in columns), strict=True))
+                    stamps[i][table.entity] = stamp
+        requested = request_time_features_many(values, amounts, countries, channels, whens)
+        for row, computed in zip(values, requested, strict=True):
+            row.update(computed)
+        return [
+            TransactionFeatures(row, used, stamp)
+            for row, used, stamp in zip(values, defaults_used, stamps, strict=True)
+        ]
 
     def warm_up(self) -> None:
         """Look up a made-up transaction once, before the first real request.
@@ -163,30 +215,64 @@ class OnlineFeatures:
 
 
 def request_time_features(
-    values: dict[str, Any], amount: float, country: str, channel: str, when: dt.datetime
+    values: Mapping[str, Any], amount: float, country: str, channel: str, when: dt.datetime
 ) -> dict[str, Any]:
-    """The request-time features of one transaction, by ``definitions.request_features``.
+    """The request-time features of one transaction: ``request_time_features_many`` of one."""
+    return request_time_features_many([values], [amount], [country], [channel], [when])[0]
+
+
+def request_time_features_many(
+    values: Sequence[Mapping[str, Any]],
+    amounts: Sequence[float],
+    countries: Sequence[str],
+    channels: Sequence[str],
+    whens: Sequence[dt.datetime],
+) -> list[dict[str, Any]]:
+    """The request-time features of transactions, by one ``definitions.request_features`` call.
 
     Args:
-        values: The customer features (``amount_mean_30d`` and ``home_country`` are read).
-        amount: Transaction amount.
-        country: Transaction (merchant) country.
-        channel: Channel.
-        when: Transaction time (UTC).
+        values: Per transaction, its customer features (``amount_mean_30d`` and
+            ``home_country`` are read).
+        amounts: Transaction amounts.
+        countries: Transaction (merchant) countries.
+        channels: Channels.
+        whens: Transaction times (UTC).
+
+    Returns:
+        Per transaction, in order, every feature of ``REQUEST_FEATURES`` by name.
     """
     rows: dict[str, list[Any]] = {
-        TIMESTAMP: [when],
-        TRANSACTION_AMOUNT: [amount],
-        TRANSACTION_COUNTRY: [country],
-        TRANSACTION_CHANNEL: [channel],
-        **{name: [values[name]] for name in REQUEST_CUSTOMER_INPUTS},
+        TIMESTAMP: list(whens),
+        TRANSACTION_AMOUNT: list(amounts),
+        TRANSACTION_COUNTRY: list(countries),
+        TRANSACTION_CHANNEL: list(channels),
+        **{name: [v[name] for v in values] for name in REQUEST_CUSTOMER_INPUTS},
     }
     computed = request_features(rows)
-    return {f.name: computed[f.name][0] for f in REQUEST_FEATURES}
+    columns = [(f.name, computed[f.name]) for f in REQUEST_FEATURES]
+    return [{name: column[i] for name, column in columns} for i in range(len(rows[TIMESTAMP]))]
 
 
-def _clean(value: Any) -> Any:
-    # A null float can come back from the online store as NaN: one spelling, None.
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def _python_values(values: Iterable[ValueProto]) -> list[Any]:
+    """Feast ``Value`` protos as Python values: what ``OnlineResponse.to_dict`` gives, faster.
+
+    Scalars (numbers, strings, bools, bytes) are read directly, with null and NaN as ``None``
+    (a null float can come back from the online store as NaN: one spelling); any other kind
+    goes through Feast's own converter.
+    """
+    out: list[Any] = []
+    for value in values:
+        kind = value.WhichOneof("val")
+        if kind is None or kind == "null_val":
+            out.append(None)
+        elif kind in _SCALAR_KINDS:
+            scalar = getattr(value, kind)
+            out.append(None if isinstance(scalar, float) and math.isnan(scalar) else scalar)
+        else:
+            out.append(feast_value_type_to_python_type(value))
+    return out
+
+
+_SCALAR_KINDS = frozenset(
+    {"int32_val", "int64_val", "float_val", "double_val", "bool_val", "string_val", "bytes_val"}
+)

@@ -32,13 +32,27 @@ class LoadedModel:
     booster: lgb.Booster
 
     def predict(self, row: np.ndarray) -> float:
-        """Fraud probability of one ``model_vector`` row.
+        """Fraud probability of one ``model_vector`` row (``predict_many`` of one row)."""
+        return float(self.predict_many(row)[0])
+
+    def predict_many(self, matrix: np.ndarray) -> np.ndarray:
+        """Fraud probabilities of ``model_vector`` rows stacked into one matrix, in one call.
+
+        Each row's probability is the one ``predict`` gives for it alone: LightGBM scores
+        rows independently.
 
         One thread: for a single row OpenMP's fan-out costs more than it saves, and its
         spinning threads lengthened the latency tail on a 2-core machine (p99 4.4 ms vs
-        0.2 ms measured).
+        0.2 ms measured); a batch of the service (≤ ``max_batch_transactions`` rows) is
+        small enough for one thread too, and leaves the other core to concurrent requests.
+
+        Args:
+            matrix: A ``(n, len(MODEL_FEATURES))`` ``float64`` array.
+
+        Returns:
+            ``n`` probabilities, ``float64``, in row order.
         """
-        return float(self.booster.predict(row, num_threads=1)[0])
+        return self.booster.predict(matrix, num_threads=1)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,18 @@ The request is one transaction in the landing schema (``lib/ingestion/sources.TR
 with the landing file's rules: a non-empty id, integer ids, an amount > 0 and finite, a known
 channel, an ISO-3166 alpha-2 country and a timestamp with a time zone. A request that breaks
 one gets a 422 whose ``detail[].loc`` names the field.
+
+A batch (``POST /score/batch``) is ``{"transactions": [...]}``: 1 to ``max_batch_transactions``
+transactions of that same schema (``batch_request_model`` builds the request type for the
+configured limit); a 422 names the failing transaction by its index
+(``["body", "transactions", 3, "amount"]``). The answer is ``{"scores": [...]}``, one
+``ScoreResponse`` per transaction, in order.
 """
 
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 Channel = Literal["atm", "online", "pos"]
 """``lib/ingestion/sources.CHANNELS`` (a test keeps them equal)."""
@@ -58,7 +64,11 @@ class ShadowScore(BaseModel):
 
 
 class Timing(BaseModel):
-    """Where the request's time went inside the handler, in milliseconds."""
+    """Where the request's time went inside the handler, in milliseconds.
+
+    In a ``/score/batch`` answer these are the whole batch's times, the same for each of its
+    transactions.
+    """
 
     features_ms: float = Field(description="Online store lookup + request-time features.")
     model_ms: float = Field(description="Champion prediction.")
@@ -88,6 +98,43 @@ class ScoreResponse(BaseModel):
         description="Every model input as the batch scores table records it (null = missing)."
     )
     timing: Timing
+
+
+class BatchScoreRequest(BaseModel):
+    """Transactions to score together (``batch_request_model`` adds the configured limit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transactions: list[Transaction] = Field(min_length=1, description="In any order.")
+
+
+def batch_request_model(max_transactions: int) -> type[BatchScoreRequest]:
+    """``BatchScoreRequest`` accepting 1 to ``max_transactions`` transactions.
+
+    The limit is checked while the list is validated: a longer list is refused after at most
+    ``max_transactions + 1`` items, and the OpenAPI schema shows it (``maxItems``).
+    """
+    return create_model(
+        "BatchScoreRequest",
+        __base__=BatchScoreRequest,
+        __doc__=BatchScoreRequest.__doc__,
+        transactions=(
+            list[Transaction],
+            Field(
+                min_length=1,
+                max_length=max_transactions,
+                description=f"1 to {max_transactions} transactions "
+                "(ML_PLATFORM_SERVING_MAX_BATCH_TRANSACTIONS), in any order; an entity may "
+                "appear in several.",
+            ),
+        ),
+    )
+
+
+class BatchScoreResponse(BaseModel):
+    """The decisions on a batch: one ``ScoreResponse`` per transaction, in request order."""
+
+    scores: list[ScoreResponse]
 
 
 class HealthResponse(BaseModel):

@@ -2,6 +2,14 @@
 
 Every name starts with ``ml_platform_serving_``. Latency buckets are fine-grained below 10 ms,
 where the service's target is.
+
+Transactions and HTTP requests: ``requests``, ``flagged``, ``defaults`` and
+``shadow_disagreements`` count transactions, so a ``/score/batch`` of n adds to them what n
+``/score`` requests would (a rejected batch, 422, counts once as ``invalid``: nothing of it
+was accepted). The per-request histograms keep one unit each: ``phase_latency_seconds`` times
+``/score`` requests only, ``batch_phase_latency_seconds`` whole batches, with
+``batches`` and ``batch_size`` beside them; ``request_latency_seconds`` has one ``path``
+label per endpoint.
 """
 
 from collections.abc import Callable
@@ -25,6 +33,8 @@ LATENCY_BUCKETS = (
     0.25,
     1.0,
 )
+BATCH_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_SIZE_BUCKETS = (1, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -37,7 +47,8 @@ class Telemetry:
         r = self.registry
         self.requests = Counter(
             f"{PREFIX}_requests",
-            "Scoring requests by outcome (scored, invalid: 422, unavailable: 503, error: 500).",
+            "Transactions by outcome (scored, invalid: 422, unavailable: 503, error: 500); "
+            "a batch counts each of its transactions, a rejected batch (422) once.",
             ["outcome"],
             registry=r,
         )
@@ -51,22 +62,44 @@ class Telemetry:
         )
         self.phases = Histogram(
             f"{PREFIX}_phase_latency_seconds",
-            "Time per scoring phase: features (online lookup + request-time features), "
-            "model (champion), shadow (challenger), handler (all of the handler).",
+            "Time per scoring phase of a /score request: features (online lookup + "
+            "request-time features), model (champion), shadow (challenger), handler (all of "
+            "the handler).",
             ["phase"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.batches = Counter(
+            f"{PREFIX}_batches",
+            "/score/batch requests by outcome (scored, invalid: 422, unavailable: 503, "
+            "error: 500).",
+            ["outcome"],
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            f"{PREFIX}_batch_size",
+            "Transactions per scored /score/batch request.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.batch_phases = Histogram(
+            f"{PREFIX}_batch_phase_latency_seconds",
+            "Time per scoring phase of a whole /score/batch request (phases as in "
+            "phase_latency_seconds).",
+            ["phase"],
+            buckets=BATCH_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.defaults = Counter(
             f"{PREFIX}_defaults",
-            "Scored requests that used the default features of an entity.",
+            "Scored transactions that used the default features of an entity.",
             ["entity"],
             registry=r,
         )
-        self.flagged = Counter(f"{PREFIX}_flagged", "Scored requests flagged.", registry=r)
+        self.flagged = Counter(f"{PREFIX}_flagged", "Scored transactions flagged.", registry=r)
         self.shadow_disagreements = Counter(
             f"{PREFIX}_shadow_disagreements",
-            "Requests where the shadow challenger's decision differed from the champion's.",
+            "Transactions where the shadow challenger's decision differed from the champion's.",
             registry=r,
         )
         self.model_version = Gauge(
@@ -95,8 +128,10 @@ class Telemetry:
         )
         for outcome in ("scored", "invalid", "unavailable", "error"):
             self.requests.labels(outcome)
+            self.batches.labels(outcome)
         for phase in ("features", "model", "shadow", "handler"):
             self.phases.labels(phase)
+            self.batch_phases.labels(phase)
         for outcome in ("written", "dropped"):
             self.log_rows.labels(outcome)
 

@@ -13,6 +13,7 @@ built once per session under a temp dir:
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import signal
 import socket
@@ -29,12 +30,15 @@ import lightgbm as lgb
 import mlflow
 import mlflow.lightgbm
 import numpy as np
+import polars as pl
 import pytest
 
+from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.lib.training.registry import CHALLENGER, load_model
 from ml_platform.lib.training.tracking import Tracking, configure, using
 from ml_platform.runner import run_features, run_ingestion, run_scoring, run_training
+from ml_platform.serving.config import REQUEST_LOG_TABLE
 from ml_platform.settings import Settings
 from ml_platform_tests.conftest import simulate_landed
 
@@ -199,3 +203,35 @@ def transaction_body(row: dict[str, Any]) -> dict[str, Any]:
         "country": row["country"],
         "event_timestamp": stamp.astimezone(dt.UTC).isoformat(),
     }
+
+
+@pytest.fixture(scope="session")
+def scored_day(world: World) -> pl.DataFrame:
+    """Day DL as batch scoring scored it, with the raw transaction fields from silver."""
+    lake = DeltaLake(world.settings.lake_uri)
+    scores = lake.read("ml/transaction_scores").filter(pl.col("event_date") == SCORED_DAY)
+    silver = lake.read("silver/transactions").select(
+        "transaction_id", "merchant_category", "channel", "country"
+    )
+    return scores.join(silver, on="transaction_id").sort("event_timestamp", "transaction_id")
+
+
+def known_transaction(scored_day: pl.DataFrame) -> dict[str, Any]:
+    """The request body of the first transaction of the day whose customer has a snapshot."""
+    row = scored_day.filter(pl.col("tx_count_30d").is_not_null()).row(0, named=True)
+    return transaction_body(row)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal feature values or scores: both missing, or equal as floats within rounding."""
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def logged_rows(world: World, ids: set[str]) -> pl.DataFrame:
+    """The request log's rows of these transaction ids (empty before the first write)."""
+    lake = DeltaLake(world.settings.lake_uri)
+    if not lake.exists(REQUEST_LOG_TABLE):
+        return pl.DataFrame()
+    return lake.read(REQUEST_LOG_TABLE).filter(pl.col("transaction_id").is_in(list(ids)))

@@ -10,7 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ml_platform.serving import app as app_module
 from ml_platform.serving.app import Service, health_report
+from ml_platform.serving.config import ServingConfig
 from ml_platform.serving.scorer import ModelUnavailableError
+from ml_platform.settings import Settings
 
 with warnings.catch_warnings():
     # starlette 1.x's TestClient still runs on httpx and says so on import; not ours to change.
@@ -40,12 +42,14 @@ class Features:
         return NEWEST
 
 
-def _service(score: Any, features: Features | None = None, pair: Any = "loaded") -> Any:
+def _service(
+    score: Any, features: Features | None = None, pair: Any = "loaded", score_many: Any = None
+) -> Any:
     if pair == "loaded":
         champion = SimpleNamespace(version="3")
         pair = SimpleNamespace(champion=champion, challenger=None, checked_at=NEWEST)
     return SimpleNamespace(
-        scorer=SimpleNamespace(score=score),
+        scorer=SimpleNamespace(score=score, score_many=score_many),
         features=features or Features(),
         models=SimpleNamespace(current=pair),
         request_log=None,
@@ -54,22 +58,34 @@ def _service(score: Any, features: Features | None = None, pair: Any = "loaded")
 
 
 @pytest.fixture
-def client_for(monkeypatch: pytest.MonkeyPatch) -> Any:
+def client_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
     def make(service: Any) -> TestClient:
         monkeypatch.setattr(app_module, "start_service", lambda config, telemetry: service)
-        return TestClient(app_module.create_app(config=None))  # type: ignore[arg-type]
+        config = ServingConfig(max_batch_transactions=3, settings=Settings.under(tmp_path))
+        return TestClient(app_module.create_app(config))
 
     return make
 
 
-def _counts(client: TestClient) -> dict[str, float]:
+def _counts(client: TestClient, metric: str = "requests") -> dict[str, float]:
     text = client.get("/metrics").text
     return {
         s.labels["outcome"]: s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name == "ml_platform_serving_requests_total"
+        if s.name == f"ml_platform_serving_{metric}_total"
     }
+
+
+def _since_now(client: TestClient, metric: str = "requests") -> Any:
+    """A reader of the counts added from now on, by outcome.
+
+    Counts, not totals: importing Feast sets ``PROMETHEUS_MULTIPROCESS_DIR``, so
+    prometheus_client keeps values in per-process files by metric name, and every app (every
+    ``Telemetry``) of this test process adds to the same values.
+    """
+    before = _counts(client, metric)
+    return lambda: {k: v - before[k] for k, v in _counts(client, metric).items()}
 
 
 def test_no_model_is_a_503_and_a_crash_is_a_500_both_counted(client_for: Any) -> None:
@@ -77,20 +93,60 @@ def test_no_model_is_a_503_and_a_crash_is_a_500_both_counted(client_for: Any) ->
         raise ModelUnavailableError("no champion loaded")
 
     with client_for(_service(unavailable)) as client:
+        counts = _since_now(client)
         response = client.post("/score", json=BODY)
         assert response.status_code == 503 and "no champion" in response.json()["detail"]
-        assert _counts(client)["unavailable"] == 1
+        assert counts()["unavailable"] == 1
 
     def broken(transaction: Any) -> dict:
         raise KeyError("boom")
 
     with client_for(_service(broken)) as client:
+        counts = _since_now(client)
         response = client.post("/score", json=BODY)
         assert response.status_code == 500
         assert response.json()["detail"] == "scoring failed: KeyError"
         assert client.post("/score", json={**BODY, "amount": "x"}).status_code == 422
-        counts = _counts(client)
-        assert (counts["error"], counts["invalid"], counts["scored"]) == (1, 1, 0)
+        added = counts()
+        assert (added["error"], added["invalid"], added["scored"]) == (1, 1, 0)
+
+
+def test_a_failed_batch_is_a_503_or_500_counted_per_transaction_and_per_batch(
+    client_for: Any,
+) -> None:
+    def unavailable(transactions: Any) -> list:
+        raise ModelUnavailableError("no champion loaded")
+
+    batch = {"transactions": [BODY, {**BODY, "transaction_id": "t-2"}]}
+    with client_for(_service(None, score_many=unavailable)) as client:
+        counts, batches = _since_now(client), _since_now(client, "batches")
+        response = client.post("/score/batch", json=batch)
+        assert response.status_code == 503 and "no champion" in response.json()["detail"]
+        assert (counts()["unavailable"], batches()["unavailable"]) == (2, 1)
+
+    def broken(transactions: Any) -> list:
+        raise KeyError("boom")
+
+    with client_for(_service(None, score_many=broken)) as client:
+        counts, batches = _since_now(client), _since_now(client, "batches")
+        response = client.post("/score/batch", json=batch)
+        assert response.status_code == 500
+        assert response.json()["detail"] == "scoring failed: KeyError"
+        assert (counts()["error"], counts()["scored"], batches()["error"]) == (2, 0, 1)
+
+
+def test_an_invalid_batch_is_one_invalid_request_without_the_list_echoed(
+    client_for: Any,
+) -> None:
+    with client_for(_service(None, score_many=lambda transactions: [])) as client:
+        counts, batches = _since_now(client), _since_now(client, "batches")
+        response = client.post("/score/batch", json={"transactions": [BODY] * 4})  # limit 3
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "transactions"] and error["type"] == "too_long"
+        assert "at most 3 items" in error["msg"] and "input" not in error
+        assert client.post("/score", json={**BODY, "amount": 0}).status_code == 422
+        assert (counts()["invalid"], batches()["invalid"]) == (2, 1)
 
 
 def test_health_is_degraded_when_the_online_store_is_unreachable() -> None:

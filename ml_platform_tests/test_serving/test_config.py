@@ -17,6 +17,7 @@ def test_defaults_bind_loopback_with_shadow_and_logging_on(settings: Settings) -
     assert config.shadow is True and config.log_requests is True
     assert config.model_poll_seconds == 30.0
     assert (config.log_batch_rows, config.log_flush_seconds) == (500, 5.0)
+    assert config.max_batch_transactions == 1000
     assert config.settings is settings
 
 
@@ -30,6 +31,7 @@ def test_every_field_is_read_from_its_variable(settings: Settings) -> None:
         "ML_PLATFORM_SERVING_LOG_FLUSH_SECONDS": "0.5",
         "ML_PLATFORM_SERVING_LOG_QUEUE_ROWS": "99",
         "ML_PLATFORM_SERVING_LOG_REQUESTS": "FALSE",
+        "ML_PLATFORM_SERVING_MAX_BATCH_TRANSACTIONS": "250",
         "ML_PLATFORM_SERVING_UNRELATED": "ignored",
     }
     config = ServingConfig.from_env(env, settings)
@@ -37,6 +39,7 @@ def test_every_field_is_read_from_its_variable(settings: Settings) -> None:
     assert config.model_poll_seconds == 2.5
     assert config.shadow is False and config.log_requests is False
     assert (config.log_batch_rows, config.log_flush_seconds, config.log_queue_rows) == (10, 0.5, 99)
+    assert config.max_batch_transactions == 250
 
 
 def test_blank_values_keep_the_default(settings: Settings) -> None:
@@ -52,6 +55,8 @@ def test_blank_values_keep_the_default(settings: Settings) -> None:
         ("SHADOW", "maybe", "ML_PLATFORM_SERVING_SHADOW='maybe': expected true/false"),
         ("MODEL_POLL_SECONDS", "0", "ML_PLATFORM_SERVING_MODEL_POLL_SECONDS must be > 0"),
         ("LOG_BATCH_ROWS", "-1", "ML_PLATFORM_SERVING_LOG_BATCH_ROWS must be > 0"),
+        ("MAX_BATCH_TRANSACTIONS", "0", "ML_PLATFORM_SERVING_MAX_BATCH_TRANSACTIONS must be > 0"),
+        ("MAX_BATCH_TRANSACTIONS", "1e3", "MAX_BATCH_TRANSACTIONS='1e3': expected int"),
     ],
 )
 def test_a_bad_value_names_its_variable(

@@ -1,14 +1,22 @@
-"""Online features: TTL as in the point-in-time join, defaults, request-time features."""
+"""Online features: TTL as in the point-in-time join, defaults, request-time features, batches."""
 
 import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from feast.online_response import OnlineResponse
+from feast.protos.feast.serving.ServingService_pb2 import GetOnlineFeaturesResponse
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
 from ml_platform.lib.feature_store.definitions import FEATURE_TTL, SERVICE_NAME
 from ml_platform.lib.features.catalog import CUSTOMER_DAILY, FEATURE_TABLES, MERCHANT_DAILY
-from ml_platform.serving.features import DEFAULT_FEATURES, OnlineFeatures
+from ml_platform.serving.features import (
+    DEFAULT_FEATURES,
+    OnlineFeatures,
+    TransactionInput,
+    _python_values,
+)
 
 SNAPSHOT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
@@ -19,6 +27,7 @@ class FakeStore:
     def __init__(self, rows: dict[str, dict[int, tuple[dt.datetime, dict[str, Any]]]]) -> None:
         self.rows = rows  # view -> key -> (event time, values)
         self.calls: list[list[str]] = []
+        self.rows_read: list[int] = []
 
     def get_feature_service(self, name: str) -> Any:
         assert name == SERVICE_NAME
@@ -34,16 +43,31 @@ class FakeStore:
         return SimpleNamespace(name=name, ttl=FEATURE_TTL)
 
     def get_online_features(self, features: list[str], entity_rows: list[dict]) -> Any:
+        """A real Feast ``OnlineResponse``: one vector of values and event times per feature."""
         self.calls.append(features)
-        out: dict[str, list[Any]] = {}
+        self.rows_read.append(len(entity_rows))
+        response = GetOnlineFeaturesResponse()
         for table in FEATURE_TABLES:
-            key = entity_rows[0][table.join_key]
-            stamp, values = self.rows.get(table.view_name, {}).get(key, (None, {}))
-            seconds = int(stamp.timestamp()) if stamp else 0
             for f in table.features:
-                out[f.name] = [values.get(f.name)]
-                out[f"{f.name}__ts"] = [seconds]
-        return SimpleNamespace(to_dict=lambda include_event_timestamps: out)
+                response.metadata.feature_names.val.append(f.name)
+                vector = response.results.add()
+                for row in entity_rows:
+                    stamp, values = self.rows.get(table.view_name, {}).get(
+                        row[table.join_key], (None, {})
+                    )
+                    vector.values.append(_proto(values.get(f.name)))
+                    vector.event_timestamps.add(seconds=int(stamp.timestamp()) if stamp else 0)
+        return OnlineResponse(response)
+
+
+def _proto(value: Any) -> ValueProto:
+    if value is None:
+        return ValueProto()
+    if isinstance(value, str):
+        return ValueProto(string_val=value)
+    if isinstance(value, float):
+        return ValueProto(double_val=value)
+    return ValueProto(int64_val=value)
 
 
 def _values(table: Any, **overrides: Any) -> dict[str, Any]:
@@ -135,3 +159,66 @@ def test_a_store_without_the_catalog_features_is_refused(store: FakeStore) -> No
     store.get_feature_service = lambda name: service  # type: ignore[method-assign]
     with pytest.raises(ValueError, match="merchant_daily"):
         OnlineFeatures(store)
+
+
+def test_lookup_many_equals_one_lookup_per_transaction_with_one_read() -> None:
+    store = FakeStore(
+        {
+            "customer_daily": {
+                1: (SNAPSHOT, _values(CUSTOMER_DAILY, amount_mean_30d=40.0)),
+                2: (SNAPSHOT, _values(CUSTOMER_DAILY, amount_mean_30d=10.0, home_country="DE")),
+            },
+            "merchant_daily": {7: (SNAPSHOT, _values(MERCHANT_DAILY, merchant_tx_count_7d=5))},
+        }
+    )
+    features = OnlineFeatures(store)
+    later = SNAPSHOT + FEATURE_TTL + dt.timedelta(hours=1)
+    transactions = [
+        TransactionInput(1, 7, 100.0, "DE", "online", SNAPSHOT + dt.timedelta(hours=3)),
+        TransactionInput(2, 7, 30.0, "DE", "pos", SNAPSHOT + dt.timedelta(hours=9)),
+        TransactionInput(999, 7, 5.0, "US", "atm", SNAPSHOT),  # unknown customer
+        TransactionInput(1, 8, 7.0, "GB", "pos", SNAPSHOT),  # unknown merchant
+        TransactionInput(2, 7, 30.0, "DE", "pos", later),  # both snapshots expired
+        TransactionInput(1, 7, 100.0, "DE", "online", SNAPSHOT + dt.timedelta(hours=3)),  # again
+    ]
+    many = features.lookup_many(transactions)
+    assert store.rows_read == [len(transactions)]  # one read for all of them
+    one_by_one = [features.lookup(*t) for t in transactions]
+    assert many == one_by_one
+    assert [f.defaults_used for f in many] == [
+        [],
+        [],
+        ["customer"],
+        ["merchant"],
+        ["customer", "merchant"],
+        [],
+    ]
+    assert [f.values["amount_to_mean_30d"] for f in many] == [2.5, 3.0, None, 7.0 / 40, None, 2.5]
+    assert [f.values["hour_of_day"] for f in many] == [3, 9, 0, 0, 1, 3]
+    assert [f.values["is_foreign"] for f in many] == [1, 0, 0, 1, 0, 1]
+
+
+def test_lookup_many_of_nothing_reads_nothing(store: FakeStore) -> None:
+    assert OnlineFeatures(store).lookup_many([]) == []
+    assert store.calls == []
+
+
+def test_values_are_read_as_feast_converts_them() -> None:
+    values = [
+        ValueProto(),
+        ValueProto(double_val=1.5),
+        ValueProto(double_val=float("nan")),
+        ValueProto(int64_val=7),
+        ValueProto(string_val="US"),
+        ValueProto(bool_val=True),
+        ValueProto(unix_timestamp_val=86400),  # not a plain scalar: Feast's converter
+    ]
+    assert _python_values(values) == [
+        None,
+        1.5,
+        None,
+        7,
+        "US",
+        True,
+        dt.datetime(1970, 1, 2, tzinfo=dt.UTC),
+    ]

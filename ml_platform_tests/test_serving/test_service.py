@@ -6,7 +6,6 @@ test puts the champion back before it ends.
 """
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,9 @@ from ml_platform_tests.test_serving.conftest import (
     SNAPSHOT_STAMP,
     Service,
     World,
+    known_transaction,
+    logged_rows,
+    same_value,
     start_service,
     transaction_body,
     wait_for,
@@ -51,32 +53,10 @@ def service(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     assert running.stop(), running.output()
 
 
-@pytest.fixture(scope="module")
-def batch(world: World) -> pl.DataFrame:
-    """Day DL as batch scoring scored it, with the raw transaction fields from silver."""
-    lake = DeltaLake(world.settings.lake_uri)
-    scores = lake.read("ml/transaction_scores").filter(pl.col("event_date") == SCORED_DAY)
-    silver = lake.read("silver/transactions").select(
-        "transaction_id", "merchant_category", "channel", "country"
-    )
-    return scores.join(silver, on="transaction_id").sort("event_timestamp", "transaction_id")
-
-
-def _known(batch: pl.DataFrame) -> dict[str, Any]:
-    row = batch.filter(pl.col("tx_count_30d").is_not_null()).row(0, named=True)
-    return transaction_body(row)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-
-
 def test_score_returns_the_decision_the_model_version_and_the_features(
-    service: Service, batch: pl.DataFrame
+    service: Service, scored_day: pl.DataFrame
 ) -> None:
-    response = service.score(_known(batch))
+    response = service.score(known_transaction(scored_day))
     assert response.status_code == 200, response.text
     body = response.json()
     assert 0.0 <= body["score"] <= 1.0
@@ -92,7 +72,7 @@ def test_score_returns_the_decision_the_model_version_and_the_features(
     assert timing["model_ms"] > 0
 
 
-def test_online_scores_equal_batch_scores(service: Service, batch: pl.DataFrame) -> None:
+def test_online_scores_equal_batch_scores(service: Service, scored_day: pl.DataFrame) -> None:
     """Every transaction of day DL, scored online, gets its batch score and features.
 
     Batch scoring of day D joins point-in-time with the snapshot of D-1 (stamped at the start
@@ -101,18 +81,18 @@ def test_online_scores_equal_batch_scores(service: Service, batch: pl.DataFrame)
     DL's transactions (entities without one get missing values in both). Any other day would
     compare different snapshots.
     """
-    assert batch.height > 100
+    assert scored_day.height > 100
     mismatched = []
-    for row in batch.iter_rows(named=True):
+    for row in scored_day.iter_rows(named=True):
         body = service.score(transaction_body(row)).json()
         assert body["model_version"] == row["model_version"] == "1"
-        if not _same(body["score"], row["score"]) or body["flagged"] != row["flagged"]:
+        if not same_value(body["score"], row["score"]) or body["flagged"] != row["flagged"]:
             mismatched.append((row["transaction_id"], body["score"], row["score"]))
-        different = [n for n in MODEL_FEATURES if not _same(body["features"][n], row[n])]
+        different = [n for n in MODEL_FEATURES if not same_value(body["features"][n], row[n])]
         assert not different, (row["transaction_id"], different)
     assert not mismatched, mismatched[:5]
     # Most rows have snapshots: the comparison is not one of defaults only.
-    assert batch.get_column("tx_count_30d").null_count() < batch.height / 2
+    assert scored_day.get_column("tx_count_30d").null_count() < scored_day.height / 2
 
 
 @pytest.mark.parametrize(
@@ -130,9 +110,9 @@ def test_online_scores_equal_batch_scores(service: Service, batch: pl.DataFrame)
     ],
 )
 def test_an_invalid_request_gets_a_422_naming_the_field(
-    service: Service, batch: pl.DataFrame, field: str, value: Any
+    service: Service, scored_day: pl.DataFrame, field: str, value: Any
 ) -> None:
-    body = _known(batch)
+    body = known_transaction(scored_day)
     if value is None:
         del body[field]
     else:
@@ -144,10 +124,10 @@ def test_an_invalid_request_gets_a_422_naming_the_field(
 
 
 def test_unknown_entities_score_from_the_documented_defaults(
-    service: Service, world: World, batch: pl.DataFrame
+    service: Service, world: World, scored_day: pl.DataFrame
 ) -> None:
     champion = world.booster("1")
-    body = {**_known(batch), "customer_id": 10**9}
+    body = {**known_transaction(scored_day), "customer_id": 10**9}
     response = service.score(body).json()
     assert response["defaults_used"] == ["customer"]
     assert response["feature_timestamps"]["customer"] is None
@@ -164,17 +144,17 @@ def test_unknown_entities_score_from_the_documented_defaults(
 
 
 def test_a_snapshot_older_than_the_ttl_counts_as_missing(
-    service: Service, batch: pl.DataFrame
+    service: Service, scored_day: pl.DataFrame
 ) -> None:
     later = (SNAPSHOT_STAMP + dt.timedelta(days=2, hours=1)).isoformat()
-    response = service.score({**_known(batch), "event_timestamp": later}).json()
+    response = service.score({**known_transaction(scored_day), "event_timestamp": later}).json()
     assert response["defaults_used"] == ["customer", "merchant"]
 
 
 def test_shadow_mode_scores_with_the_challenger_and_never_changes_the_decision(
-    service: Service, world: World, batch: pl.DataFrame
+    service: Service, world: World, scored_day: pl.DataFrame
 ) -> None:
-    row = batch.sort("score", descending=True).row(0, named=True)  # the likeliest fraud
+    row = scored_day.sort("score", descending=True).row(0, named=True)  # the likeliest fraud
     body = service.score(transaction_body(row)).json()
     assert body["model_version"] == "1"
     assert body["score"] == pytest.approx(row["score"], abs=1e-12)
@@ -192,13 +172,13 @@ def _scored_by(service: Service, transaction: dict, version: str) -> dict | None
 
 
 def test_the_champion_switches_without_a_restart_and_rolls_back(
-    service: Service, world: World, batch: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+    service: Service, world: World, scored_day: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in world.env().items():
         if key.startswith("ML_PLATFORM_"):
             monkeypatch.setenv(key, value)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    transaction = _known(batch)
+    transaction = known_transaction(scored_day)
     before = service.score(transaction).json()
     pid = service.process.pid
     challenger = world.booster(world.challenger)
@@ -229,21 +209,14 @@ def test_an_unknown_version_is_refused_by_promote(
     assert model_aliases(world.tracking(), world.settings.model_name)["champion"] == "1"
 
 
-def _logged(world: World, ids: set[str]) -> pl.DataFrame:
-    lake = DeltaLake(world.settings.lake_uri)
-    if not lake.exists(REQUEST_LOG_TABLE):
-        return pl.DataFrame()
-    return lake.read(REQUEST_LOG_TABLE).filter(pl.col("transaction_id").is_in(list(ids)))
-
-
 def test_every_scored_request_lands_in_the_delta_request_log(
-    service: Service, world: World, batch: pl.DataFrame
+    service: Service, world: World, scored_day: pl.DataFrame
 ) -> None:
-    rows = batch.head(7).iter_rows(named=True)
+    rows = scored_day.head(7).iter_rows(named=True)
     bodies = [{**transaction_body(r), "transaction_id": f"log-{i}"} for i, r in enumerate(rows)]
     responses = {b["transaction_id"]: service.score(b).json() for b in bodies}
-    wait_for(lambda: _logged(world, set(responses)).height == 7)
-    logged = _logged(world, set(responses))
+    wait_for(lambda: logged_rows(world, set(responses)).height == 7)
+    logged = logged_rows(world, set(responses))
     assert logged.schema == LOG_SCHEMA
     for row in logged.iter_rows(named=True):
         response = responses[row["transaction_id"]]
@@ -253,7 +226,7 @@ def test_every_scored_request_lands_in_the_delta_request_log(
         assert row["shadow_score"] == response["shadow"]["score"]
         assert row["event_date"] == SCORED_DAY
         assert row["latency_ms"] > 0
-        assert all(_same(row[n], response["features"][n]) for n in MODEL_FEATURES)
+        assert all(same_value(row[n], response["features"][n]) for n in MODEL_FEATURES)
     table = DeltaTable(DeltaLake(world.settings.lake_uri).uri(REQUEST_LOG_TABLE))
     assert table.metadata().partition_columns == ["event_date"]
 
@@ -272,10 +245,10 @@ def test_health_reports_the_model_the_store_and_feature_freshness(service: Servi
 
 
 def test_metrics_count_requests_errors_latency_and_the_model_version(
-    service: Service, batch: pl.DataFrame
+    service: Service, scored_day: pl.DataFrame
 ) -> None:
-    service.score(_known(batch))
-    service.score({**_known(batch), "amount": 0})
+    service.score(known_transaction(scored_day))
+    service.score({**known_transaction(scored_day), "amount": 0})
     response = service.client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -285,7 +258,7 @@ def test_metrics_count_requests_errors_latency_and_the_model_version(
         for s in family.samples
     }
     scored = samples[("ml_platform_serving_requests_total", (("outcome", "scored"),))]
-    assert scored >= batch.height
+    assert scored >= scored_day.height
     assert samples[("ml_platform_serving_requests_total", (("outcome", "invalid"),))] >= 10
     assert samples[("ml_platform_serving_model_version", (("alias", "champion"),))] == 1.0
     count = samples[("ml_platform_serving_request_latency_seconds_count", (("path", "/score"),))]
@@ -306,18 +279,20 @@ def test_the_openapi_schema_describes_the_transaction(service: Service) -> None:
 
 
 def test_shutdown_writes_the_waiting_request_log_rows(
-    world: World, batch: pl.DataFrame, tmp_path: Path
+    world: World, scored_day: pl.DataFrame, tmp_path: Path
 ) -> None:
     quiet = start_service(
         world, tmp_path, shadow="false", log_batch_rows="100000", log_flush_seconds="3600"
     )
     ids = {f"shutdown-{i}" for i in range(3)}
     for transaction_id in ids:
-        assert quiet.score({**_known(batch), "transaction_id": transaction_id}).is_success
+        assert quiet.score(
+            {**known_transaction(scored_day), "transaction_id": transaction_id}
+        ).is_success
     assert quiet.client.get("/health").json()["request_log_pending"] == 3
-    assert _logged(world, ids).height == 0  # waiting in memory: batch and interval not reached
+    assert logged_rows(world, ids).height == 0  # waiting in memory: batch and interval not reached
     assert quiet.stop(), quiet.output()
-    logged = _logged(world, ids)
+    logged = logged_rows(world, ids)
     assert set(logged.get_column("transaction_id")) == ids
     assert logged.get_column("shadow_score").null_count() == 3  # shadow mode off
     age = dt.datetime.now(dt.UTC) - logged.get_column("scored_at").min()
@@ -325,7 +300,7 @@ def test_shutdown_writes_the_waiting_request_log_rows(
 
 
 def test_online_drift_is_visible_and_agrees_with_the_batch_drift_of_the_day(
-    world: World, batch: pl.DataFrame
+    world: World, scored_day: pl.DataFrame
 ) -> None:
     # By now the request log holds every transaction of the day (the parity test scored them
     # all) plus a few made-up requests: its drift is the batch drift of the day, within noise.
@@ -348,7 +323,7 @@ def test_online_drift_is_visible_and_agrees_with_the_batch_drift_of_the_day(
     batch_drift = lake.read(DRIFT_TABLE).filter(pl.col("event_date") == SCORED_DAY)
     online = lake.read(ONLINE_DRIFT_TABLE).filter(pl.col("event_date") == SCORED_DAY)
     assert online.height == batch_drift.height > 40  # every model feature and the score
-    assert online.get_column("rows").min() >= batch.height
+    assert online.get_column("rows").min() >= scored_day.height
     both = online.join(batch_drift, on="feature", suffix="_batch")
     assert (both["psi"] - both["psi_batch"]).abs().max() < 0.05
     report = Path(world.settings.reports_dir) / "online_drift" / f"{day}.html"
