@@ -5,7 +5,7 @@ work through it a batch at a time, so their memory follows the batch size, not t
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 _DAY = dt.timedelta(days=1)
 
@@ -43,3 +43,23 @@ def day_batches(
     if first < end:
         batches.append((first, end))
     return batches
+
+
+def key_ranges(keys: Sequence[int], per_range: int) -> list[tuple[int | None, int | None]]:
+    """Contiguous ``[low, high)`` ranges of the integers, each holding at most ``per_range`` keys.
+
+    The first range is open below (``low`` is ``None``) and the last open above (``high`` is
+    ``None``), so together they cover every integer: a key that is not in ``keys`` still falls in
+    exactly one range (a write replacing each range's rows misses none).
+
+    Args:
+        keys: Sorted distinct keys.
+        per_range: Most keys of a range (at least 1).
+
+    Raises:
+        ValueError: If ``per_range`` is below 1.
+    """
+    if per_range < 1:
+        raise ValueError(f"per_range must be at least 1, got {per_range}")
+    bounds: list[int | None] = list(keys[per_range::per_range])
+    return list(zip([None, *bounds], [*bounds, None], strict=True))

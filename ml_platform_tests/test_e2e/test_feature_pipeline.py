@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from ml_platform.definitions import build_definitions
+from ml_platform.defs.features import assets as feature_assets
 from ml_platform.lib.features.catalog import CUSTOMER_DAILY, MERCHANT_DAILY
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig
@@ -85,3 +86,24 @@ def test_feature_store_serves_the_latest_snapshot(built: Settings) -> None:
     assert online["merchant_fraud_rate_30d"].to_list() == (
         merchant_latest["merchant_fraud_rate_30d"].to_list()
     )
+
+
+def test_a_backfill_in_customer_ranges_equals_one_batch(
+    built: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = DeltaLake(built.lake_uri)
+    whole = lake.read(CUSTOMER_DAILY.name).sort("customer_id", "feature_date")
+    key = dg.AssetKey(["features", "customer_daily"])
+    event = instance.get_latest_materialization_event(key)
+    assert "batches" not in event.asset_materialization.metadata  # one batch by default
+
+    # ~60 customers per range over the 8 days: at least 4 ranges, each written on its own.
+    monkeypatch.setattr(feature_assets, "FEATURE_BATCH_ROWS", 60 * CONFIG.days)
+    outcome = run_features(built, instance)
+    assert outcome is not None and outcome.success
+    metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    assert metadata["batches"].value >= 4
+    assert metadata["dagster/row_count"].value == whole.height
+    ranged = lake.read(CUSTOMER_DAILY.name).sort("customer_id", "feature_date")
+    assert ranged.drop("event_timestamp").equals(whole.drop("event_timestamp"))
+    assert ranged["event_timestamp"].equals(whole["event_timestamp"])

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ml_platform.lib.batching import day_batches
+from ml_platform.lib.batching import day_batches, key_ranges
 
 D = dt.date(2026, 3, 1)
 
@@ -64,3 +64,24 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
 def test_the_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         day_batches({}, day(0), day(1), 0)
+
+
+def test_key_ranges_cover_every_integer_with_bounded_keys() -> None:
+    keys = [3, 8, 9, 15, 40, 41, 42]
+    ranges = key_ranges(keys, 3)
+    assert ranges == [(None, 15), (15, 42), (42, None)]
+    assert key_ranges(keys, 2) == [(None, 9), (9, 40), (40, 42), (42, None)]
+    assert key_ranges(keys, 7) == [(None, None)]
+    assert key_ranges([], 5) == [(None, None)]
+    for per_range in range(1, 9):
+        ranges = key_ranges(keys, per_range)
+        for key in [*keys, -(10**12), 0, 10, 10**12]:  # known keys and any other integer
+            assert sum(_inside(key, low, high) for low, high in ranges) == 1
+        for low, high in ranges:
+            assert sum(_inside(key, low, high) for key in keys) <= per_range
+    with pytest.raises(ValueError, match="at least 1"):
+        key_ranges(keys, 0)
+
+
+def _inside(key: int, low: int | None, high: int | None) -> bool:
+    return (low is None or key >= low) and (high is None or key < high)

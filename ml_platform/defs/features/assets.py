@@ -8,6 +8,7 @@ never sees a partition the lake does not hold).
 """
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import polars as pl
@@ -15,8 +16,9 @@ import polars as pl
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from ml_platform.defs.publishing import publish, schema_check
+from ml_platform.defs.publishing import publish_batches, schema_check
 from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.batching import key_ranges
 from ml_platform.lib.feature_store.export import export_days
 from ml_platform.lib.feature_store.store import offline_dir
 from ml_platform.lib.features import customer, merchant
@@ -28,12 +30,17 @@ from ml_platform.lib.features.catalog import (
 )
 from ml_platform.lib.features.schemas import CustomerDaily, MerchantDaily
 from ml_platform.lib.lake import predicates
+from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.staging import transforms
 
 GROUP = "features"
 SILVER = {name: dg.AssetKey(["silver", name]) for name in ("transactions", "labels", "customers")}
 # Day D needs silver days D-30 … D.
 LOOKBACK = dg.TimeWindowPartitionMapping(start_offset=-customer.LOOKBACK_DAYS, end_offset=0)
+FEATURE_BATCH_ROWS = 2_000_000
+"""Most customer-days computed at once: a backfill computes its customers in ranges of ids
+(customers x days <= this), all written in one lake transaction, so its memory follows the
+batch rather than customers x history. A single day is one batch up to 2M customers."""
 
 
 def _days(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date, dt.date]:
@@ -45,13 +52,22 @@ def _published(
     context: dg.AssetExecutionContext,
     platform: PlatformResource,
     table: str,
-    frame: pl.DataFrame,
+    batches: Iterable[tuple[str | None, pl.DataFrame]],
     model: type,
     check_name: str,
 ):
+    """Validate and write the window's rows, batch by batch, then export the days for Feast."""
     start, last, end = _days(context)
     days = (last - start).days + 1
-    context.log.info(f"{table}: {frame.height} rows for {days} day(s) {start}…{last}")
+    window = predicates.date_range(FEATURE_DATE, start, end)
+    written = {"rows": 0}
+
+    def logged() -> Iterator[tuple[str, pl.DataFrame]]:
+        for number, (keys, frame) in enumerate(batches, 1):
+            written["rows"] += frame.height
+            where = f", batch {number} ({keys})" if keys else ""
+            context.log.info(f"{table}: {frame.height} rows, {days} day(s) {start}…{last}{where}")
+            yield (predicates.all_of(window, keys) if keys else window), frame
 
     def export() -> dict[str, object]:
         """Mirror the written days into the Parquet files Feast's offline store reads."""
@@ -59,22 +75,46 @@ def _published(
         spec = next(t for t in FEATURE_TABLES if t.name == table)
         every_day = [start + dt.timedelta(days=i) for i in range(days)]
         files = export_days(platform.lake(), spec, every_day, offline_dir(settings))
-        return {"feast_offline_files": len(files)}
-
-    yield from publish(
-        platform,
-        table,
-        frame,
-        model,
-        check_name,
-        predicates.date_range(FEATURE_DATE, start, end),
-        [FEATURE_DATE],
-        extra_metadata={
+        return {
             "days": days,
-            "entities_per_day": round(frame.height / max(days, 1), 1),
-        },
-        after_write=export,
+            "entities_per_day": round(written["rows"] / max(days, 1), 1),
+            "feast_offline_files": len(files),
+        }
+
+    yield from publish_batches(
+        platform, table, logged(), model, check_name, [FEATURE_DATE], after_write=export
     )
+
+
+def _customer_batches(
+    lake: DeltaLake, first: dt.date, last: dt.date
+) -> Iterator[tuple[str | None, pl.DataFrame]]:
+    """Customer snapshots of ``[first, last]`` in ranges of customer ids (see FEATURE_BATCH_ROWS).
+
+    Yields ``(key predicate or None, rows)``; each customer's snapshots depend on its own rows
+    only, so a range computed alone equals the same customers of the whole computation.
+    """
+    key = CUSTOMER_DAILY.join_key
+    tx = lake.scan(transforms.SILVER_TRANSACTIONS)
+    people = lake.scan(transforms.SILVER_CUSTOMERS)
+    labels = lake.scan(transforms.SILVER_LABELS)
+    start, _ = customer.input_range(first, last)
+    active = tx.filter(pl.col("event_date").is_between(start, last)).select(key)
+    ids = pl.concat([people.select(key), active]).unique().sort(key).collect().get_column(key)
+    days = (last - first).days + 1
+    for low, high in key_ranges(ids.to_list(), max(1, FEATURE_BATCH_ROWS // days)):
+        if low is None and high is None:
+            yield None, customer.customer_daily_features(tx, people, labels, first, last)
+            continue
+        inside = pl.lit(True)
+        if low is not None:
+            inside &= pl.col(key) >= low
+        if high is not None:
+            inside &= pl.col(key) < high
+        frame = customer.customer_daily_features(
+            tx.filter(inside), people.filter(inside), labels.filter(inside), first, last
+        )
+        yield predicates.int_range(key, low, high), frame
 
 
 @dg.asset(
@@ -105,16 +145,13 @@ def customer_daily(context: dg.AssetExecutionContext, platform: PlatformResource
     reported before the end of the day. `event_timestamp` is the end of `feature_date`.
     """
     first, last, _ = _days(context)
-    lake = platform.lake()
-    frame = customer.customer_daily_features(
-        lake.scan(transforms.SILVER_TRANSACTIONS),
-        lake.scan(transforms.SILVER_CUSTOMERS),
-        lake.scan(transforms.SILVER_LABELS),
-        first,
-        last,
-    )
     yield from _published(
-        context, platform, CUSTOMER_DAILY.name, frame, CustomerDaily, "customer_daily_schema_valid"
+        context,
+        platform,
+        CUSTOMER_DAILY.name,
+        _customer_batches(platform.lake(), first, last),
+        CustomerDaily,
+        "customer_daily_schema_valid",
     )
 
 
@@ -149,7 +186,12 @@ def merchant_daily(context: dg.AssetExecutionContext, platform: PlatformResource
         last,
     )
     yield from _published(
-        context, platform, MERCHANT_DAILY.name, frame, MerchantDaily, "merchant_daily_schema_valid"
+        context,
+        platform,
+        MERCHANT_DAILY.name,
+        [(None, frame)],
+        MerchantDaily,
+        "merchant_daily_schema_valid",
     )
 
 
