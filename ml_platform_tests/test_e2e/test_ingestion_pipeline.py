@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from ml_platform.definitions import build_definitions
+from ml_platform.defs.staging import assets as staging_assets
 from ml_platform.lib.ingestion.reconcile import reconcile
 from ml_platform.lib.ingestion.sources import SOURCES
 from ml_platform.lib.lake.delta import DeltaLake
@@ -123,3 +124,51 @@ def test_a_silver_frame_that_fails_validation_is_never_written(
         "silver/transactions not written" in failure.step_failure_data.user_failure_data.description
     )
     assert lake.read("silver/transactions").equals(silver_before)
+
+
+def test_silver_in_batches_of_days_equals_one_batch_and_is_all_or_nothing(
+    simulated: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_ingestion(simulated, instance)
+    lake = DeltaLake(simulated.lake_uri)
+    whole = lake.read("silver/transactions").sort("transaction_id")
+    key = dg.AssetKey(["silver", "transactions"])
+    job = build_definitions(simulated).resolve_job_def("ingestion_job")
+    window = dg.PartitionKeyRange("2026-01-01", "2026-01-06")
+
+    def rebuild_silver() -> dg.ExecuteInProcessResult:
+        return job.execute_in_process(
+            instance=instance,
+            asset_selection=[key],
+            tags={
+                "dagster/asset_partition_range_start": window.start,
+                "dagster/asset_partition_range_end": window.end,
+            },
+            raise_on_error=False,
+        )
+
+    # About two days per batch: the same rows, written batch by batch.
+    per_day = whole.group_by("event_date").len()["len"]
+    monkeypatch.setattr(staging_assets, "SILVER_BATCH_ROWS", 2 * int(per_day.max()))
+    assert rebuild_silver().success
+    metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    assert metadata["batches"].value == 3
+    assert lake.read("silver/transactions").sort("transaction_id").equals(whole)
+
+    # Day 5 corrupted in bronze: its batch is refused and the two written before are undone.
+    bronze = lake.read("bronze/transactions")
+    day = bronze.filter(pl.col("event_date") == dt.date(2026, 1, 5))
+    corrupted = day.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(-5.0).otherwise(pl.col("amount")).alias("amount")
+    )
+    lake.replace("bronze/transactions", corrupted, "event_date = '2026-01-05'", ["event_date"])
+    lake.replace("silver/transactions", whole.head(0), None, ["event_date"])  # silver emptied
+    version = lake.version("silver/transactions")
+    result = rebuild_silver()
+    assert not result.success
+    description = next(
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE"
+    ).step_failure_data.user_failure_data.description
+    assert "batch 3; the 2 before it were rolled back" in description
+    assert lake.version("silver/transactions") > version  # batches 1 and 2 were written ...
+    assert lake.read("silver/transactions").height == 0  # ... and rolled back

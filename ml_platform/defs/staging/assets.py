@@ -4,18 +4,24 @@ Each silver asset validates its frame with a Pandera model before writing it (se
 ``defs/publishing.py``): a frame that fails is never written.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from ml_platform.defs.publishing import publish, schema_check
+from ml_platform.defs.publishing import publish, publish_batches, schema_check
 from ml_platform.defs.resources import PlatformResource
+from ml_platform.lib.batching import day_batches
 from ml_platform.lib.lake import predicates
 from ml_platform.lib.staging import schemas, transforms
 
 GROUP = "staging"
+SILVER_BATCH_ROWS = 1_000_000
+"""Most bronze transactions deduplicated at once: a backfill works through its days in batches
+of whole days, all written in one lake transaction, so its memory follows the batch."""
 BRONZE = {
     name: dg.AssetKey(["bronze", name]) for name in ("transactions", "chargebacks", "customers")
 }
@@ -43,23 +49,32 @@ def silver_transactions(context: dg.AssetExecutionContext, platform: PlatformRes
 
     Deduplicated by transaction_id (the latest landed version wins, so a corrected file
     replaces the original), typed and validated. Reads only the bronze partitions of the run's
-    window.
+    window, in batches of whole days (``SILVER_BATCH_ROWS``): a transaction is deduplicated
+    within its event date's batch, as a daily run does.
     """
     start, end = window_dates(context)
-    bronze = (
-        platform.lake()
-        .scan("bronze/transactions")
-        .filter(pl.col("event_date").is_between(start, end, closed="left"))
+    lake = platform.lake()
+    in_window = pl.col("event_date").is_between(start, end, closed="left")
+    per_day = (
+        lake.scan("bronze/transactions").filter(in_window).group_by("event_date").len().collect()
     )
-    frame = transforms.silver_transactions(bronze).collect()
-    context.log.info(f"silver/transactions [{start}, {end}): {frame.height} rows")
-    yield from publish(
+    batches = day_batches(dict(per_day.iter_rows()), start, end, SILVER_BATCH_ROWS)
+
+    def deduplicated() -> Iterator[tuple[str, pl.DataFrame]]:
+        for first, last in batches:
+            bronze = lake.scan("bronze/transactions").filter(
+                pl.col("event_date").is_between(first, last, closed="left")
+            )
+            frame = transforms.silver_transactions(bronze).collect()
+            context.log.info(f"silver/transactions [{first}, {last}): {frame.height} rows")
+            yield predicates.date_range("event_date", first, last), frame
+
+    yield from publish_batches(
         platform,
         transforms.SILVER_TRANSACTIONS,
-        frame,
+        deduplicated(),
         schemas.SilverTransactions,
         "transactions_schema_valid",
-        predicates.date_range("event_date", start, end),
         ["event_date"],
     )
 
