@@ -57,10 +57,21 @@ def publish(
     )
 
 
+class Append:
+    """The predicate of a batch that adds its rows to those of the batches before it."""
+
+    def __repr__(self) -> str:
+        return "APPEND"
+
+
+APPEND = Append()
+"""A batch predicate: append the batch (after a first batch that replaced the whole range)."""
+
+
 def publish_batches(
     platform: PlatformResource,
     table: str,
-    batches: Iterable[tuple[str | None, pl.DataFrame]],
+    batches: Iterable[tuple[str | Append | None, pl.DataFrame]],
     model: type[pa.DataFrameModel],
     check_name: str,
     partition_by: list[str],
@@ -68,7 +79,8 @@ def publish_batches(
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Validate and write ``(predicate, frame)`` batches one at a time, all or nothing.
 
-    Each batch replaces the rows matching its predicate once it passes ``model``; batches are
+    Each batch replaces the rows matching its predicate once it passes ``model`` (``APPEND``:
+    adds its rows, e.g. after a first batch that replaced the whole range); batches are
     consumed lazily, so a generator keeps one batch in memory at a time. All writes happen in
     one ``LakeTransaction``: if a batch fails validation (it is never written) or producing a
     batch raises, the table is restored to its version before the first batch. The blocking
@@ -86,7 +98,10 @@ def publish_batches(
                 if not outcome.passed:
                     rejected = outcome
                     raise _Rejected(outcome.summary())
-                version = tx.replace(table, frame, predicate, frame.schema, partition_by)
+                if isinstance(predicate, Append):
+                    version = tx.append(table, frame, frame.schema, partition_by)
+                else:
+                    version = tx.replace(table, frame, predicate, frame.schema, partition_by)
                 rows += frame.height
                 written += 1
                 if preview is None or (frame.height and rows == frame.height):

@@ -107,3 +107,21 @@ def test_a_backfill_in_customer_ranges_equals_one_batch(
     ranged = lake.read(CUSTOMER_DAILY.name).sort("customer_id", "feature_date")
     assert ranged.drop("event_timestamp").equals(whole.drop("event_timestamp"))
     assert ranged["event_timestamp"].equals(whole["event_timestamp"])
+
+    # A range that fails validation: nothing of the run stays, the appended ranges included.
+    real = feature_assets.customer.customer_daily_features
+    calls: list[int] = []
+
+    def third_range_broken(*args, **kwargs) -> pl.DataFrame:
+        frame = real(*args, **kwargs)
+        calls.append(frame.height)
+        # Ranges 1-2 valid but different from the table; range 3 invalid (a negative count).
+        count = pl.lit(-1 if len(calls) == 3 else 0, dtype=pl.Int64)
+        return frame.with_columns(count.alias("tx_count_1d"))
+
+    monkeypatch.setattr(feature_assets.customer, "customer_daily_features", third_range_broken)
+    outcome = run_features(built, instance)
+    assert outcome is not None and not outcome.success
+    assert len(calls) == 3
+    after = lake.read(CUSTOMER_DAILY.name).sort("customer_id", "feature_date")
+    assert after.equals(ranged)

@@ -16,7 +16,7 @@ import polars as pl
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
-from ml_platform.defs.publishing import publish_batches, schema_check
+from ml_platform.defs.publishing import APPEND, Append, publish_batches, schema_check
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.batching import key_ranges
 from ml_platform.lib.feature_store.export import export_days
@@ -56,18 +56,23 @@ def _published(
     model: type,
     check_name: str,
 ):
-    """Validate and write the window's rows, batch by batch, then export the days for Feast."""
+    """Validate and write the window's rows, batch by batch, then export the days for Feast.
+
+    ``batches`` yields ``(description or None, rows)``: the first batch replaces the whole
+    window, the others are appended (a window's partitions are dropped whole, never rewritten
+    row by row), all in one lake transaction.
+    """
     start, last, end = _days(context)
     days = (last - start).days + 1
     window = predicates.date_range(FEATURE_DATE, start, end)
     written = {"rows": 0}
 
-    def logged() -> Iterator[tuple[str, pl.DataFrame]]:
+    def logged() -> Iterator[tuple[str | Append, pl.DataFrame]]:
         for number, (keys, frame) in enumerate(batches, 1):
             written["rows"] += frame.height
             where = f", batch {number} ({keys})" if keys else ""
             context.log.info(f"{table}: {frame.height} rows, {days} day(s) {start}…{last}{where}")
-            yield (predicates.all_of(window, keys) if keys else window), frame
+            yield (window if number == 1 else APPEND), frame
 
     def export() -> dict[str, object]:
         """Mirror the written days into the Parquet files Feast's offline store reads."""
@@ -91,8 +96,8 @@ def _customer_batches(
 ) -> Iterator[tuple[str | None, pl.DataFrame]]:
     """Customer snapshots of ``[first, last]`` in ranges of customer ids (see FEATURE_BATCH_ROWS).
 
-    Yields ``(key predicate or None, rows)``; each customer's snapshots depend on its own rows
-    only, so a range computed alone equals the same customers of the whole computation.
+    Yields ``(the range, for the log, or None, rows)``; each customer's snapshots depend on its
+    own rows only, so a range computed alone equals the same customers of the whole computation.
     """
     key = CUSTOMER_DAILY.join_key
     tx = lake.scan(transforms.SILVER_TRANSACTIONS)
@@ -114,7 +119,7 @@ def _customer_batches(
         frame = customer.customer_daily_features(
             tx.filter(inside), people.filter(inside), labels.filter(inside), first, last
         )
-        yield predicates.int_range(key, low, high), frame
+        yield f"{key} in [{low}, {high})", frame
 
 
 @dg.asset(

@@ -43,18 +43,6 @@ def int_in(name: str, values: Iterable[int]) -> str:
     return f"{column(name)} IN ({', '.join(str(v) for v in items)})"
 
 
-def int_range(name: str, low: int | None, high: int | None) -> str:
-    """Rows whose integer column lies in ``[low, high)``; ``None`` leaves a side open."""
-    parts = []
-    if low is not None and _is_int(low):
-        parts.append(f"{column(name)} >= {low}")
-    if high is not None and _is_int(high):
-        parts.append(f"{column(name)} < {high}")
-    if not parts:
-        raise ValueError(f"no bound for {name}: use no predicate rather than an open range")
-    return " AND ".join(parts)
-
-
 def text_equals(name: str, value: str) -> str:
     """Rows whose text column equals ``value``; only plain identifiers-like text is accepted."""
     if not _SAFE_TEXT.fullmatch(value):

@@ -46,14 +46,28 @@ class LakeTransaction:
         partition_by: Sequence[str] = (),
     ) -> int:
         """Replace rows matching ``predicate`` with ``frame`` (see :meth:`DeltaLake.replace`)."""
+        self._begin(table, schema, partition_by)
+        version = self.lake.replace(
+            table, frame.select(schema.names()).cast(schema), predicate, partition_by
+        )
+        return self._committed(table, version)
+
+    def append(
+        self, table: str, frame: pl.DataFrame, schema: pl.Schema, partition_by: Sequence[str] = ()
+    ) -> int:
+        """Append ``frame`` to ``table`` (see :meth:`DeltaLake.append`); undone on failure too."""
+        self._begin(table, schema, partition_by)
+        version = self.lake.append(table, frame.select(schema.names()).cast(schema), partition_by)
+        return self._committed(table, version)
+
+    def _begin(self, table: str, schema: pl.Schema, partition_by: Sequence[str]) -> None:
         self.lake.ensure(table, schema, partition_by)
         if table not in self.versions_before:
             version = self.lake.version(table)
             assert version is not None
             self.versions_before[table] = version
-        version = self.lake.replace(
-            table, frame.select(schema.names()).cast(schema), predicate, partition_by
-        )
+
+    def _committed(self, table: str, version: int) -> int:
         self.versions_after[table] = version
         self._commits[table] = self._commits.get(table, 0) + 1
         return version
