@@ -26,16 +26,21 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _sigterm_after_a_run(mode: str) -> int:
+def _last_line(script: str, mode: str) -> str:
+    """Run ``script`` with SIGINT ignored (as a shell's background job); its last output line."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
+        [sys.executable, "-c", script, mode],
         capture_output=True,
         text=True,
         timeout=120,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         check=True,
     )
-    return int(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _sigterm_after_a_run(mode: str) -> int:
+    return int(_last_line(SCRIPT, mode))
 
 
 def test_a_guarded_run_leaves_sigterm_at_its_default() -> None:
@@ -62,12 +67,4 @@ def test_a_child_started_after_the_guarded_run_can_be_terminated(mode: str = "pr
             """
         ),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, mode],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        check=True,
-    )
-    assert done.stdout.strip().splitlines()[-1] == "0"
+    assert _last_line(script, mode) == "0"
