@@ -4,6 +4,7 @@ import random
 import polars as pl
 import pytest
 
+from ml_platform.lib.feature_store import export as export_module
 from ml_platform.lib.feature_store.export import day_file, export_days, exported_days
 from ml_platform.lib.features.catalog import CUSTOMER_DAILY, FEATURE_DATE
 from ml_platform_tests.test_lib.test_feature_store.snapshots import snapshot_rows, write_snapshots
@@ -77,3 +78,31 @@ def test_a_table_with_other_columns_is_refused(lake, tmp_path):
     lake.replace(CUSTOMER_DAILY.name, wrong, None, [FEATURE_DATE])
     with pytest.raises(ValueError, match="home_country"):
         export_days(lake, CUSTOMER_DAILY, [D1], tmp_path)
+
+
+def test_a_long_range_is_exported_a_few_days_at_a_time(lake, tmp_path, monkeypatch):
+    rng = random.Random(1)
+    days = [D1 + dt.timedelta(days=i) for i in range(9)]
+    frame = pl.concat(
+        [snapshot_rows(CUSTOMER_DAILY, rng.sample(range(1, 40), 5), day, rng) for day in days]
+    )
+    write_snapshots(lake, CUSTOMER_DAILY, frame)
+    scans = []
+    real_scan = lake.scan
+
+    def counted_scan(*args, **kwargs):
+        scans.append(args)
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "EXPORT_BATCH_DAYS", 4)
+    monkeypatch.setattr(lake, "scan", counted_scan)
+    gone = D1 + dt.timedelta(days=20)  # a day without rows: its stale file is removed
+    day_file(tmp_path, CUSTOMER_DAILY, gone).parent.mkdir(parents=True)
+    frame.head(1).write_parquet(day_file(tmp_path, CUSTOMER_DAILY, gone))
+    written = export_days(lake, CUSTOMER_DAILY, [*reversed(days), gone], tmp_path)
+    assert len(scans) == 3  # 10 days, 4 at a time
+    assert written == [day_file(tmp_path, CUSTOMER_DAILY, d) for d in days]
+    for path, day in zip(written, days, strict=True):
+        expected = frame.filter(pl.col(FEATURE_DATE) == day).sort("customer_id")
+        assert pl.read_parquet(path).equals(expected)
+    assert exported_days(tmp_path, CUSTOMER_DAILY) == days
