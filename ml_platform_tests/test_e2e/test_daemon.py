@@ -30,13 +30,16 @@ from ml_platform.playback import Playback
 from ml_platform.runner import run_features, run_ingestion
 from ml_platform.settings import PROJECT_ROOT, Settings
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(960)]
 
 CONFIG = SimulationConfig(days=8, customers=300, merchants=50, seed=11)
 NEW_DAY = CONFIG.end.isoformat()
 SOURCES = ("transactions", "chargebacks", "customers")
 DAEMON = PROJECT_ROOT / ".venv" / "bin" / "dagster-daemon"
 DEADLINE_SECONDS = 240
+# The daemon's code server imports the definitions first: up to 600 s on a loaded machine
+# (``code_servers.local_startup_timeout`` in deploy/local/dagster.yaml).
+STARTUP_SECONDS = 600
 AUTOMATION_TAG = "dagster/from_automation_condition"  # on every run automation launches
 # Need a champion model (never trained here): automation must not even attempt them.
 NOT_ATTEMPTED = [
@@ -52,12 +55,12 @@ def _key(path: str) -> dg.AssetKey:
     return dg.AssetKey(path.split("/"))
 
 
-def _poll(what: str, probe: Callable[[], T | None]) -> T:
-    """Call ``probe`` every second until it returns a value (bounded by the deadline)."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
+def _poll(what: str, probe: Callable[[], T | None], seconds: int = DEADLINE_SECONDS) -> T:
+    """Call ``probe`` every second until it returns a value (for at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
     while (value := probe()) is None:
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {DEADLINE_SECONDS} s waiting for {what}")
+            pytest.fail(f"timed out after {seconds} s waiting for {what}")
         time.sleep(1)
     logger.info("%s: done", what)
     return value
@@ -189,7 +192,11 @@ def test_daemon_ingests_and_automates_a_new_day(
 def _land_and_follow(tmp_path: Path, instance: dg.DagsterInstance, log: Path) -> None:
     """Land the new day, then follow it through ingestion and automation."""
     # Automation only reacts to updates after its first evaluation: land the file after it.
-    _poll("the first automation tick", lambda: _ticks(instance, "automation_sensor") or None)
+    _poll(
+        "the first automation tick",
+        lambda: _ticks(instance, "automation_sensor") or None,
+        seconds=STARTUP_SECONDS,
+    )
     landed_at = dt.datetime.now(dt.UTC).timestamp()
     _drop_new_day(tmp_path)
 
