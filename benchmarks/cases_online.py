@@ -1,9 +1,10 @@
 """Online lookup through the scoring service's own path (``serving.features.OnlineFeatures``).
 
 The service does not call Feast's on-demand view: ``OnlineFeatures.lookup_many`` reads the two
-feature views for any number of transactions with one ``get_online_features`` (references
-resolved once, at start), checks the TTL and computes the request-time features with
-``definitions.request_features``; ``lookup`` is ``lookup_many`` of one transaction. This case
+feature views for any number of transactions with one ``SELECT … IN (…)`` per view (on the
+project's SQLite store, through its ``read_rows``: no protobufs), checks the TTL and computes
+the request-time features with ``definitions.request_features``; ``lookup`` is ``lookup_many``
+of one transaction. This case
 times both in-process, prepared as ``start_service`` and the app's lifespan prepare it:
 ``warm_up()``, then ``gc.collect()`` and ``gc.freeze()``.
 
@@ -16,9 +17,9 @@ checked equal to the one-by-one answers.
 Diagnostics (``info``), to tell the code's time from the machine's: per call, the time the
 thread waited on the run queue (``/proc/thread-self/schedstat``, read just outside the timed
 interval) and so the time it was on a CPU; the garbage collections (by generation) during the
-calls; and, to show what ``lookup_many`` adds to Feast's read, one bare Feast
-``get_online_features`` of the same two views' references for 100 entity rows
-(``feast_batch_100``).
+calls; and, for comparison, one bare Feast ``get_online_features`` of the same two views'
+references for 100 entity rows (``feast_batch_100``: what the lookup cost when it read through
+Feast).
 """
 
 import datetime as dt

@@ -4,17 +4,21 @@ Same definitions and the same rules as training and batch scoring
 (``lib/feature_store/retrieval.historical_features``):
 
 * the customer and merchant features are read from the Feast online store (feature views
-  ``customer_daily`` and ``merchant_daily`` of the ``fraud_detection`` service), with the
-  feature references resolved once, at start;
+  ``customer_daily`` and ``merchant_daily`` of the ``fraud_detection`` service, resolved once,
+  at start, in Feast's registry);
 * a snapshot counts only if it is at most the view's TTL (``FEATURE_TTL``, 2 days) older than
   the transaction, as in the point-in-time join; Feast's online read does not check a TTL, so
   it is checked here;
 * the request-time features come from ``definitions.request_features``, the one function that
   Feast's on-demand view and the batch retrieval also call.
 
-``lookup_many`` reads any number of transactions with one ``get_online_features`` (one
-``SELECT … IN (…)`` per view on the project's SQLite store) and applies these rules row by row;
-``lookup`` is ``lookup_many`` of one transaction, so both give the same answer.
+``lookup_many`` reads any number of transactions with one ``SELECT … IN (…)`` per view and
+applies these rules row by row; ``lookup`` is ``lookup_many`` of one transaction, so both give
+the same answer. On the project's SQLite store (the default) the rows are read with the store's
+own ``read_rows``, as plain Python values: Feast's ``get_online_features`` builds an entity-key
+proto per row and a ``Value`` proto per feature and row, ~25 ms for 100 transactions, most of
+the lookup. On any other online store (Redis) the read goes through ``get_online_features``.
+Both reads give the same features (tested on the same store).
 
 **Defaults.** An entity with no valid snapshot (never seen, or its newest snapshot older than
 the TTL) gets ``DEFAULT_FEATURES``: every feature of its view *missing* (``None``). That is
@@ -46,7 +50,11 @@ from ml_platform.lib.feature_store.definitions import (
     TRANSACTION_COUNTRY,
     request_features,
 )
-from ml_platform.lib.feature_store.online_store import newest_online_timestamp
+from ml_platform.lib.feature_store.online_store import (
+    PlatformSqliteOnlineStore,
+    newest_online_timestamp,
+    project_online_store,
+)
 from ml_platform.lib.features.catalog import (
     CUSTOMER_DAILY,
     FEATURE_TABLES,
@@ -62,6 +70,9 @@ DEFAULT_FEATURES: dict[str, dict[str, None]] = {
 
 FRESHNESS_CACHE_SECONDS = 10.0
 """How long ``newest_online_timestamp`` reuses its answer (a query per feature view)."""
+
+Snapshot = tuple[dt.datetime | None, list[Any] | None]
+"""An entity's online row: its event time and feature values, or ``(None, None)`` if absent."""
 
 
 class TransactionInput(NamedTuple):
@@ -94,8 +105,13 @@ class TransactionFeatures:
 class OnlineFeatures:
     """Looks up transactions in a Feast online store; references resolved once."""
 
-    def __init__(self, store: FeatureStore) -> None:
+    def __init__(self, store: FeatureStore, *, through_feast: bool = False) -> None:
         """Resolve the service's feature views and references in the registry.
+
+        Args:
+            store: The Feast feature store.
+            through_feast: Read through ``get_online_features`` even on the project's SQLite
+                store (to compare both reads; slower).
 
         Raises:
             ValueError: If the registered ``fraud_detection`` service lacks a view or feature
@@ -119,6 +135,7 @@ class OnlineFeatures:
                 raise ValueError(f"feature view {table.view_name} has no TTL")
             self.views[table.entity] = view
         self.references = [f"{t.view_name}:{f.name}" for t in self.tables for f in t.features]
+        self._direct = None if through_feast else project_online_store(store)
         self._freshness: tuple[float, dt.datetime | None] | None = None
 
     def lookup(
@@ -149,36 +166,28 @@ class OnlineFeatures:
         if not transactions:
             return []
         customers, merchants, amounts, countries, channels, events = zip(*transactions, strict=True)
-        customer_key, merchant_key = CUSTOMER_DAILY.join_key, MERCHANT_DAILY.join_key
-        rows = [
-            {customer_key: customer, merchant_key: merchant}
-            for customer, merchant in zip(customers, merchants, strict=True)
-        ]
-        response = self.store.get_online_features(features=self.references, entity_rows=rows)
-        # Read from the response proto: OnlineResponse.to_dict converts every value through
-        # Feast's generic converter and every column's timestamps (~5x longer for 100 rows).
-        vectors = dict(
-            zip(response.proto.metadata.feature_names.val, response.proto.results, strict=True)
-        )
+        keys = {CUSTOMER_DAILY.entity: customers, MERCHANT_DAILY.entity: merchants}
+        if self._direct is not None:
+            snapshots = self._read_direct(self._direct, keys)
+        else:
+            snapshots = self._read_through_feast(keys)
         whens = [event.astimezone(dt.UTC) for event in events]
         values: list[dict[str, Any]] = [{} for _ in transactions]
         defaults_used: list[list[str]] = [[] for _ in transactions]
         stamps: list[dict[str, dt.datetime | None]] = [{} for _ in transactions]
         for table in self.tables:
             names = [f.name for f in table.features]
-            columns = [_python_values(vectors[name].values) for name in names]
-            # One event time per view and row: the first feature's.
-            seconds = [stamp.seconds for stamp in vectors[names[0]].event_timestamps]
             ttl = self.views[table.entity].ttl
             default = DEFAULT_FEATURES[table.entity]
-            for i, when in enumerate(whens):
-                stamp = dt.datetime.fromtimestamp(seconds[i], dt.UTC) if seconds[i] else None
-                if stamp is None or when - stamp > ttl:
+            for i, (when, (stamp, found)) in enumerate(
+                zip(whens, snapshots[table.entity], strict=True)
+            ):
+                if stamp is None or found is None or when - stamp > ttl:
                     values[i].update(default)
                     defaults_used[i].append(table.entity)
                     stamps[i][table.entity] = None
                 else:
-                    values[i].update(zip(names, (column[i] for column in columns), strict=True))
+                    values[i].update(zip(names, found, strict=True))
                     stamps[i][table.entity] = stamp
         requested = request_time_features_many(values, amounts, countries, channels, whens)
         for row, computed in zip(values, requested, strict=True):
@@ -187,6 +196,43 @@ class OnlineFeatures:
             TransactionFeatures(row, used, stamp)
             for row, used, stamp in zip(values, defaults_used, stamps, strict=True)
         ]
+
+    def _read_direct(
+        self, online: PlatformSqliteOnlineStore, keys: Mapping[str, Sequence[Any]]
+    ) -> dict[str, list[Snapshot]]:
+        """Per entity, the snapshot of each key, in order, from the project's SQLite store."""
+        snapshots: dict[str, list[Snapshot]] = {}
+        for table in self.tables:
+            names = [f.name for f in table.features]
+            view = self.views[table.entity]
+            found = online.read_rows(self.store.config, view, keys[table.entity], names)
+            snapshots[table.entity] = [found.get(key, (None, None)) for key in keys[table.entity]]
+        return snapshots
+
+    def _read_through_feast(self, keys: Mapping[str, Sequence[Any]]) -> dict[str, list[Snapshot]]:
+        """Per entity, the snapshot of each key, in order, with one ``get_online_features``."""
+        join_keys = [table.join_key for table in self.tables]
+        per_row = zip(*(keys[table.entity] for table in self.tables), strict=True)
+        rows = [dict(zip(join_keys, row, strict=True)) for row in per_row]
+        response = self.store.get_online_features(features=self.references, entity_rows=rows)
+        # Read from the response proto: OnlineResponse.to_dict converts every value through
+        # Feast's generic converter and every column's timestamps (~5x longer for 100 rows).
+        vectors = dict(
+            zip(response.proto.metadata.feature_names.val, response.proto.results, strict=True)
+        )
+        snapshots: dict[str, list[Snapshot]] = {}
+        for table in self.tables:
+            names = [f.name for f in table.features]
+            columns = [_python_values(vectors[name].values) for name in names]
+            # One event time per view and row: the first feature's (0 when absent).
+            seconds = [stamp.seconds for stamp in vectors[names[0]].event_timestamps]
+            snapshots[table.entity] = [
+                (dt.datetime.fromtimestamp(second, dt.UTC), [c[i] for c in columns])
+                if second
+                else (None, None)
+                for i, second in enumerate(seconds)
+            ]
+        return snapshots
 
     def warm_up(self) -> None:
         """Look up a made-up transaction once, before the first real request.

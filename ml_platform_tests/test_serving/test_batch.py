@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ml_platform.lib.feature_store.online_store import project_online_store
 from ml_platform.lib.feature_store.store import feature_store
 from ml_platform.lib.features.catalog import CUSTOMER_FEATURES
 from ml_platform.lib.training.matrix import MODEL_FEATURES
@@ -82,10 +83,11 @@ def _metrics(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
     }
 
 
-def test_lookup_many_on_the_online_store_equals_one_lookup_each(
+def test_lookup_many_on_the_online_store_equals_one_lookup_each_and_feasts_read(
     world: World, scored_day: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    features = OnlineFeatures(feature_store(world.settings))
+    store = feature_store(world.settings)
+    features = OnlineFeatures(store)
     transactions = [
         TransactionInput(*(r[k] for k in TransactionInput._fields))
         for r in scored_day.head(30).iter_rows(named=True)
@@ -97,18 +99,26 @@ def test_lookup_many_on_the_online_store_equals_one_lookup_each(
         first._replace(event_timestamp=SNAPSHOT_STAMP + dt.timedelta(days=3)),
         first,
     ]
+    online = project_online_store(store)
+    assert online is not None
     reads: list[int] = []
-    read = features.store.get_online_features
+    read_rows = online.read_rows
 
-    def counted(**kwargs: Any) -> Any:
-        reads.append(len(kwargs["entity_rows"]))
-        return read(**kwargs)
+    def counted(config: Any, view: Any, keys: Any, names: Any) -> Any:
+        reads.append(len(keys))
+        return read_rows(config, view, keys, names)
 
-    monkeypatch.setattr(features.store, "get_online_features", counted)
+    def not_called(**_: Any) -> Any:
+        raise AssertionError("the project's store is read directly, not through Feast")
+
+    monkeypatch.setattr(online, "read_rows", counted)
+    monkeypatch.setattr(store, "get_online_features", not_called)
     many = features.lookup_many(transactions)
-    assert reads == [len(transactions)]  # one read for all of them
+    assert reads == [len(transactions)] * 2  # one read per feature view for all of them
     one_by_one = [features.lookup(*t) for t in transactions]
     assert many == one_by_one
+    monkeypatch.undo()
+    assert OnlineFeatures(store, through_feast=True).lookup_many(transactions) == many
     assert [f.defaults_used for f in many[-4:]] == [
         ["customer"],
         ["merchant"],

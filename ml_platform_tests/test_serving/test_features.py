@@ -24,6 +24,8 @@ SNAPSHOT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 class FakeStore:
     """What OnlineFeatures uses of a Feast store, answering from a dict of online rows."""
 
+    provider = None  # not the project's SQLite store: lookups go through get_online_features
+
     def __init__(self, rows: dict[str, dict[int, tuple[dt.datetime, dict[str, Any]]]]) -> None:
         self.rows = rows  # view -> key -> (event time, values)
         self.calls: list[list[str]] = []

@@ -171,6 +171,28 @@ def test_online_read_answers_none_for_unknown_entities(typed_stores) -> None:
     assert read[1][1] == {"i64": TYPES["i64"][1], "text": TYPES["text"][1]}
 
 
+def test_read_rows_gives_the_python_values_of_feasts_read_without_protos(typed_stores) -> None:
+    ours, _ = typed_stores
+    view = ours.get_feature_view("things")
+    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    online = project_online_store(ours)
+    assert online is not None
+    online.online_write_batch(ours.config, view, _feast_rows(stamp), None)
+    names = list(reversed(TYPES))  # any order of features
+
+    rows = online.read_rows(ours.config, view, [3, 1, 2, 1], names)
+
+    assert sorted(rows) == [1, 2]  # unknown keys are absent; a repeated key is read once
+    assert rows[1][0] == stamp and rows[2][0] == stamp  # microseconds kept
+    feast = _read_typed(ours)
+    for key, index in ((1, 0), (2, 1)):
+        got = [(type(v).__name__, v) for v in rows[key][1]]
+        assert got == [feast[name][index] for name in names]
+    assert rows[1][1][names.index("stamp")] == dt.datetime(2026, 1, 2, tzinfo=UTC)
+    assert rows[1][1][names.index("flag")] is True
+    assert rows[2][1] == [None] * len(names)
+
+
 def test_feasts_generic_write_keeps_the_newest_event(typed_stores) -> None:
     ours, _ = typed_stores
     view = ours.get_feature_view("things")
