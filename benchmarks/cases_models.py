@@ -25,6 +25,7 @@ import polars as pl
 from benchmarks.cases import _dates, _fresh, _lake
 from benchmarks.config import bench_settings
 from benchmarks.harness import Case
+from ml_platform.lib.timing import Phases
 
 UTC = dt.UTC
 
@@ -43,19 +44,6 @@ def model_settings(params: dict[str, Any]) -> Any:
         mlflow_artifact_root=str(folder / "mlflow" / "artifacts"),
         reports_dir=str(folder / "reports"),
     )
-
-
-class _Clock:
-    """Seconds per named phase of one run."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
-        self._last = now
 
 
 def _fastest(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -87,7 +75,7 @@ def models_prepare(params: dict[str, Any]) -> Case:
     lake = _lake(params)
     _, end = _day(params)
     as_of = dt.datetime.combine(end, dt.time(), tzinfo=UTC)  # the end of the newest silver day
-    clock = _Clock()
+    clock = Phases()
 
     def run() -> tuple[Any, Any, Any]:
         built = build_training_set(
@@ -133,7 +121,7 @@ def models_prepare(params: dict[str, Any]) -> Case:
             **{k: v for k, v in facts.items() if k != "params"},
             "champion": logged.version,
             "test_roc_auc": logged.metrics.get("test_roc_auc"),
-            "parts": clock.laps,
+            "parts": clock.seconds,
         }
 
     return Case(run=run, finish=finish)
@@ -145,75 +133,55 @@ def models_prepare(params: dict[str, Any]) -> Case:
 def scoring_day_project(params: dict[str, Any]) -> Case:
     """What ``ml/transaction_scores`` computes for the newest day, write-audit-publish included.
 
-    Reads the day's silver rows, resolves and loads the champion from MLflow, retrieves the
-    point-in-time features (``historical_features``), scores (``score``: ``model_matrix`` +
-    ``predict``), assembles the frame, validates it (``TransactionScores``) and replaces the
-    day in ``ml/transaction_scores`` of a scratch lake (``LakeTransaction``), as ``publish``.
+    The asset's own steps: ``champion_model`` (resolve and load the champion from MLflow),
+    ``score_days`` (silver read, point-in-time features, ``score``, the frame; its phases
+    timed by the function itself), then the frame validated (``TransactionScores``) and the
+    day replaced in ``ml/transaction_scores`` of a scratch lake (``LakeTransaction``), as
+    ``publish_batches`` does for one batch.
     """
-    from ml_platform.defs.scoring.assets import SCORES_TABLE, TransactionScores
-    from ml_platform.lib.feature_store.retrieval import historical_features
+    from ml_platform.defs.scoring.assets import (
+        SCORES_TABLE,
+        TransactionScores,
+        champion_model,
+        score_days,
+    )
     from ml_platform.lib.feature_store.store import feature_repo
     from ml_platform.lib.lake import predicates
     from ml_platform.lib.lake.delta import DeltaLake
     from ml_platform.lib.lake.transaction import LakeTransaction
-    from ml_platform.lib.training.dataset import entity_frame
-    from ml_platform.lib.training.matrix import MODEL_FEATURES
-    from ml_platform.lib.training.model import score
-    from ml_platform.lib.training.registry import CHAMPION, load_model, resolve_version
-    from ml_platform.lib.training.tracking import configure
+    from ml_platform.lib.timing import Phases
     from ml_platform.lib.validation import validate
 
     settings = model_settings(params)
     lake, out = _lake(params), DeltaLake(str(models_dir(params) / "lake"))
     day, end = _day(params)
     runs: list[dict[str, float]] = []
-    columns = TransactionScores.to_schema().columns
 
-    def run() -> tuple[pl.DataFrame, np.ndarray, Any, str]:
-        clock = _Clock()
-        transactions = (
-            lake.scan("silver/transactions")
-            .filter(pl.col("event_date").is_between(day, end, closed="left"))
-            .sort("event_timestamp", "transaction_id")
-            .collect()
-        )
-        clock.lap("read")
-        tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-        version = resolve_version(tracking, settings.model_name, CHAMPION)
-        booster = load_model(tracking, settings.model_name, version)
-        clock.lap("model")
-        features = historical_features(lake, entity_frame(transactions), feature_repo(settings))
-        clock.lap("features")
-        scores = score(booster, features)
-        clock.lap("score")
-        frame = features.select(
-            "transaction_id", "customer_id", "merchant_id", "event_timestamp", *MODEL_FEATURES
-        ).with_columns(
-            pl.col("event_timestamp").dt.date().alias("event_date"),
-            pl.Series("score", scores, dtype=pl.Float64),
-            pl.Series("flagged", scores >= settings.decision_threshold, dtype=pl.Boolean),
-            pl.lit(str(version)).alias("model_version"),
-        )
-        frame = frame.select(*columns.keys(), *[c for c in frame.columns if c not in columns])
-        clock.lap("frame")
+    def run() -> tuple[pl.DataFrame, Any, str]:
+        phases = Phases()
+        version, booster = champion_model(settings)
+        phases.lap("model")
+        repo = feature_repo(settings)
+        frame = score_days(lake, repo, booster, version, settings, day, end, phases)
         outcome = validate(frame, TransactionScores)
         if not outcome.passed:
             raise AssertionError(f"scores fail TransactionScores: {outcome.summary()}")
-        clock.lap("validate")
+        phases.lap("validate")
         with LakeTransaction(out) as tx:
             predicate = predicates.date_range("event_date", day, end)
             tx.replace(SCORES_TABLE, frame, predicate, frame.schema, ["event_date"])
-        clock.lap("write")
-        runs.append(clock.laps)
-        return features, scores, booster, version
+        phases.lap("write")
+        runs.append(phases.seconds)
+        return frame, booster, version
 
-    def finish(result: tuple[pl.DataFrame, np.ndarray, Any, str]) -> dict[str, Any]:
-        features, scores, booster, version = result
+    def finish(result: tuple[pl.DataFrame, Any, str]) -> dict[str, Any]:
+        frame, booster, version = result
         folder = models_dir(params)
-        features.write_parquet(folder / "day_features.parquet")
-        np.save(folder / "scores_day.npy", scores)
+        # The scored rows carry the model's features: the model-step cases score them again.
+        frame.write_parquet(folder / "day_features.parquet")
+        np.save(folder / "scores_day.npy", frame.get_column("score").to_numpy())
         (folder / "champion.txt").write_text(booster.model_to_string())
-        return {"rows": features.height, "version": version, "parts": _fastest(runs)}
+        return {"rows": frame.height, "version": version, "parts": _fastest(runs)}
 
     return Case(run=run, finish=finish)
 

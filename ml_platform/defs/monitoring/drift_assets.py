@@ -42,6 +42,7 @@ from ml_platform.lib.monitoring.drift import (
 )
 from ml_platform.lib.monitoring.report import drift_markdown, render_drift_report
 from ml_platform.lib.monitoring.schemas import FeatureDriftRows
+from ml_platform.lib.timing import Phases
 from ml_platform.lib.training.matrix import model_matrix
 from ml_platform.serving.config import REQUEST_LOG_TABLE
 from ml_platform.settings import Settings
@@ -122,6 +123,16 @@ ONLINE = DriftSource(
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class DayDrift:
+    """One day's drift results and where its report was written."""
+
+    day: dt.date
+    version: str
+    results: list[FeatureDrift]
+    path: str | Path
+
+
 def build_drift_asset(source: DriftSource) -> dg.AssetsDefinition:
     """The daily drift asset of one source of scored rows."""
     check = source.key.path[-1]
@@ -157,7 +168,7 @@ def build_drift_asset(source: DriftSource) -> dg.AssetsDefinition:
             if scored.is_empty():
                 context.log.warning(f"no {source.what} on {day}: no drift report for it")
                 continue
-            report = _day_drift(settings, source, profiles, day, scored)
+            report = day_drift(settings, source, profiles, day, scored)
             summary = drift_summary(report.results)
             context.log.info(
                 f"drift {day} vs v{report.version}: {len(summary['drifted_features'])} of "
@@ -191,7 +202,7 @@ def build_drift_asset(source: DriftSource) -> dg.AssetsDefinition:
     return _drift
 
 
-def _metadata(reports: list["_DayDrift"], frame: pl.DataFrame) -> dict[str, object]:
+def _metadata(reports: list[DayDrift], frame: pl.DataFrame) -> dict[str, object]:
     if not reports:
         return {"days": 0, "note": "no scored rows in the window"}
     newest = reports[-1]
@@ -214,22 +225,24 @@ def _metadata(reports: list["_DayDrift"], frame: pl.DataFrame) -> dict[str, obje
     return metadata
 
 
-@dataclasses.dataclass(frozen=True)
-class _DayDrift:
-    """One day's drift results and where its report was written."""
+def day_drift(
+    settings: Settings,
+    source: DriftSource,
+    profiles: Profiles,
+    day: dt.date,
+    scores: pl.DataFrame,
+    phases: Phases | None = None,
+) -> DayDrift:
+    """Compare one day's scored rows with the reference of the model that scored most of them.
 
-    day: dt.date
-    version: str
-    results: list[FeatureDrift]
-    path: str | Path
-
-
-def _day_drift(
-    settings: Settings, source: DriftSource, profiles: Profiles, day: dt.date, scores: pl.DataFrame
-) -> _DayDrift:
-    """Compare one day's scored rows with the reference of the model that scored most of them."""
+    ``phases``, if given, gets the seconds of each step: ``profile`` (the model's monitoring
+    profile from MLflow, cached by ``profiles``), ``statistics`` (model matrix and every
+    feature's drift), ``html`` (the report).
+    """
+    phases = phases or Phases()
     version = majority_version(scores)
     profile = profiles.get(version)
+    phases.lap("profile")
     scores = scores.filter(pl.col("model_version") == version)
     matrix = model_matrix(scores)
     values = {name: matrix[name].to_numpy() for name in matrix.columns}
@@ -238,6 +251,7 @@ def _day_drift(
     results = feature_drift(profile.reference, values, score_values, profile.importance, thresholds)
     if profile.trained_as_of is not None and day < profile.trained_as_of.date():
         results = _in_sample(results, profile.trained_as_of)
+    phases.lap("statistics")
     path = render_drift_report(
         report_path(settings, source.report, day),
         day,
@@ -249,10 +263,11 @@ def _day_drift(
         thresholds,
         source.title,
     )
-    return _DayDrift(day, version, results, path)
+    phases.lap("html")
+    return DayDrift(day, version, results, path)
 
 
-def _per_day_table(reports: list[_DayDrift]) -> str:
+def _per_day_table(reports: list[DayDrift]) -> str:
     lines = [
         "| day | model | drifted | worst feature | worst PSI | score PSI |",
         "|---|---|---|---|---|---|",

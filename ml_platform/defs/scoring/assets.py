@@ -25,6 +25,7 @@ from ml_platform.lib.feature_store.retrieval import historical_features
 from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake import predicates
 from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.timing import Phases
 from ml_platform.lib.training.dataset import entity_frame
 from ml_platform.lib.training.matrix import MODEL_FEATURES
 from ml_platform.lib.training.model import score
@@ -99,29 +100,28 @@ def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformReso
         .collect()
     )
     batches = day_batches(dict(per_day.iter_rows()), start, end, SCORING_BATCH_ROWS)
-    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-    version = resolve_version(tracking, settings.model_name, CHAMPION)
-    booster = load_model(tracking, settings.model_name, version)
+    version, booster = champion_model(settings)
     repo = feature_repo(settings)
     totals = {"rows": 0, "flagged": 0, "score_sum": 0.0}
 
     def scored() -> Iterator[tuple[str, pl.DataFrame]]:
         for number, (first, last) in enumerate(batches, 1):
-            frame = score_days(lake, repo, booster, str(version), settings, first, last)
+            phases = Phases()
+            frame = score_days(lake, repo, booster, version, settings, first, last, phases)
             flagged = int(frame.get_column("flagged").sum())
             totals["rows"] += frame.height
             totals["flagged"] += flagged
             totals["score_sum"] += float(frame.get_column("score").sum() or 0.0)
             context.log.info(
                 f"batch {number}/{len(batches)}: scored {frame.height} transactions of "
-                f"[{first}, {last}) with v{version}: {flagged} flagged"
+                f"[{first}, {last}) with v{version}: {flagged} flagged ({phases.summary()})"
             )
             yield predicates.date_range("event_date", first, last), frame
 
     def summary() -> dict[str, object]:
         rows = totals["rows"]
         return {
-            "model_version": str(version),
+            "model_version": version,
             "flagged": int(totals["flagged"]),
             "alert_rate": round(totals["flagged"] / max(rows, 1), 5),
             "mean_score": totals["score_sum"] / rows if rows else 0.0,
@@ -138,6 +138,13 @@ def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformReso
     )
 
 
+def champion_model(settings: Settings) -> tuple[str, lgb.Booster]:
+    """The registry version of the ``champion`` and its model, loaded from MLflow."""
+    tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    version = resolve_version(tracking, settings.model_name, CHAMPION)
+    return str(version), load_model(tracking, settings.model_name, version)
+
+
 def score_days(
     lake: DeltaLake,
     repo: FeatureRepo,
@@ -146,16 +153,25 @@ def score_days(
     settings: Settings,
     first: dt.date,
     last: dt.date,
+    phases: Phases | None = None,
 ) -> pl.DataFrame:
-    """The transactions of ``[first, last)`` scored by ``booster``, as ``SCORES_TABLE`` rows."""
+    """The transactions of ``[first, last)`` scored by ``booster``, as ``SCORES_TABLE`` rows.
+
+    ``phases``, if given, gets the seconds of each step: ``read`` (silver), ``features``
+    (point-in-time retrieval), ``score`` (model matrix + predict), ``frame``.
+    """
+    phases = phases or Phases()
     transactions = (
         lake.scan("silver/transactions")
         .filter(pl.col("event_date").is_between(first, last, closed="left"))
         .sort("event_timestamp", "transaction_id")
         .collect()
     )
+    phases.lap("read")
     features = historical_features(lake, entity_frame(transactions), repo)
+    phases.lap("features")
     scores = score(booster, features)
+    phases.lap("score")
     frame = features.select(
         "transaction_id", "customer_id", "merchant_id", "event_timestamp", *MODEL_FEATURES
     ).with_columns(
@@ -165,7 +181,9 @@ def score_days(
         pl.lit(version).alias("model_version"),
     )
     checked = list(TransactionScores.to_schema().columns)
-    return frame.select(*checked, *[c for c in frame.columns if c not in checked])
+    frame = frame.select(*checked, *[c for c in frame.columns if c not in checked])
+    phases.lap("frame")
+    return frame
 
 
 scoring_assets = [transaction_scores]
