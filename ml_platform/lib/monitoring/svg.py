@@ -144,3 +144,35 @@ def cdf_lines(
     if len(current) == len(points):  # empty when the day has no non-null value
         lines.append(Series("current", current, CURRENT_COLOR))
     return line_chart([f"{p:.4g}" for p in points], lines, title, (0.0, 1.0))
+
+
+def horizontal_bars(
+    title: str, labels: Sequence[str], values: Sequence[float], color: str = "#3b6ea8"
+) -> str:
+    """A standalone SVG document: one labelled horizontal bar per value, in the given order.
+
+    Bars are scaled to the largest value (negative values draw no bar); each shows its value.
+    Unlike the inline charts above it declares the SVG namespace, so it opens as a file (the
+    MLflow UI previews ``.svg`` artifacts as images).
+    """
+    row, top, bar_width = 14, 22, 380
+    label_width = 10 + 6 * max((len(label) for label in labels), default=0)
+    width, height = label_width + bar_width + 60, top + row * len(values) + 6
+    high = max(values, default=0.0) or 1.0
+    bars = []
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y, length = top + i * row, bar_width * max(value, 0.0) / high
+        bars.append(
+            f'<text x="{label_width - 6}" y="{y + 10}" text-anchor="end">{html.escape(label)}'
+            f'</text><rect x="{label_width}" y="{y + 2}" width="{length:.1f}" '
+            f'height="{row - 4}" fill="{color}"/><text x="{label_width + length + 4:.1f}" '
+            f'y="{y + 10}">{value:.3g}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="9" role="img" '
+        f'aria-label="{html.escape(title)}"><rect width="100%" height="100%" fill="white"/>'
+        f'<text x="{label_width}" y="13" font-size="11">{html.escape(title)}</text>'
+        + "".join(bars)
+        + "</svg>"
+    )

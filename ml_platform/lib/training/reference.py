@@ -83,25 +83,31 @@ def numeric_reference(values: np.ndarray, bins: int = REFERENCE_BINS) -> dict[st
 
 
 def _numeric_spec(values: np.ndarray, bins: int) -> dict[str, Any]:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        edges: list[float] = []
-    else:
-        quantiles = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1], method="higher")
-        edges = [float(e) for e in np.unique(quantiles)]
-    spec: dict[str, Any] = {"type": "numeric", "null_share": _null_share(values), "edges": edges}
-    spec["proportions"] = _bin_shares(present, edges) if present.size else []
-    spec["cdf"] = _cdf(present)
+    # One sort per feature serves the deciles, the bin counts and the CDF.
+    ordered = np.sort(values[~np.isnan(values)])
+    spec: dict[str, Any] = {"type": "numeric", "null_share": _null_share(values)}
+    if ordered.size == 0:
+        spec.update(edges=[], proportions=[], cdf={"values": [], "shares": []})
+        return spec
+    quantiles = np.quantile(ordered, np.linspace(0, 1, bins + 1)[1:-1], method="higher")
+    edges = [float(e) for e in np.unique(quantiles)]
+    spec["edges"] = edges
+    spec["proportions"] = _sorted_bin_shares(ordered, edges)
+    spec["cdf"] = _cdf(ordered)
     return spec
 
 
-def _cdf(present: np.ndarray) -> dict[str, list[float]]:
-    if present.size == 0:
-        return {"values": [], "shares": []}
-    ordered = np.sort(present)
+def _cdf(ordered: np.ndarray) -> dict[str, list[float]]:
     points = np.unique(np.quantile(ordered, np.linspace(0, 1, CDF_POINTS), method="higher"))
     shares = np.searchsorted(ordered, points, side="right") / ordered.size
     return {"values": [float(v) for v in points], "shares": [float(s) for s in shares]}
+
+
+def _sorted_bin_shares(ordered: np.ndarray, edges: list[float]) -> list[float]:
+    """``_bin_shares`` of sorted values: bin boundaries found in the values, not vice versa."""
+    below = np.searchsorted(ordered, np.asarray(edges, dtype=np.float64), side="left")
+    counts = np.diff(np.concatenate(([0], below, [ordered.size])))
+    return [float(c) for c in counts / ordered.size]
 
 
 def _bin_shares(present: np.ndarray, edges: list[float]) -> list[float]:

@@ -20,13 +20,13 @@ import mlflow.lightgbm
 import numpy as np
 import pandas as pd
 import polars as pl
-from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.types import ColSpec, Schema, TensorSpec
 
 from ml_platform.lib.locking import file_lock
+from ml_platform.lib.monitoring.svg import horizontal_bars
 from ml_platform.lib.training import model as model_lib
 from ml_platform.lib.training.dataset import LABEL, TrainingSet
 from ml_platform.lib.training.gate import GateDecision
@@ -45,7 +45,7 @@ MODEL_ARTIFACT = "model"
 LINEAGE_FILE = "lineage.json"
 CALIBRATION_FILE = "calibration.json"
 IMPORTANCE_FILE = "feature_importance.json"
-IMPORTANCE_PLOT = "feature_importance.png"
+IMPORTANCE_PLOT = "feature_importance.svg"
 INPUT_EXAMPLE_ROWS = 5
 
 
@@ -168,24 +168,26 @@ def log_training(
             )
             mlflow.log_dict(monitoring_reference(validation, test, scores), REFERENCE_FILE)
             mlflow.log_dict(importance, IMPORTANCE_FILE)
-            figure = _importance_figure(importance)
-            mlflow.log_figure(figure, IMPORTANCE_PLOT)
+            mlflow.log_text(_importance_chart(importance), IMPORTANCE_PLOT)
             info = mlflow.lightgbm.log_model(
                 booster,
                 name=MODEL_ARTIFACT,
                 signature=_signature(),
                 input_example=test_matrix.head(INPUT_EXAMPLE_ROWS),
-                registered_model_name=model_name,
                 pip_requirements=_pip_requirements(),
             )
-            registered.append(str(info.registered_model_version))
             mlflow.log_metrics(metrics, model_id=info.model_id)
             run_id = run.info.run_id
+            # Registered with its tags in one call (what log_model's registered_model_name
+            # does, plus the tags: one store round trip instead of one per tag).
+            created = mlflow.register_model(
+                f"runs:/{run_id}/{MODEL_ARTIFACT}",
+                model_name,
+                tags={**tags, "test_roc_auc": str(metrics["test_roc_auc"])},
+            )
+            registered.append(str(created.version))
         version = registered[0]
-        client = tracking.client()
-        for key, value in {**tags, "test_roc_auc": str(metrics["test_roc_auc"])}.items():
-            client.set_model_version_tag(model_name, version, key, value)
-        client.set_registered_model_alias(model_name, CHALLENGER, version)
+        tracking.client().set_registered_model_alias(model_name, CHALLENGER, version)
     except Exception as error:  # the store went away, a disk filled up, ...
         raise RegistrationFailedError(
             _failed_registration(tracking, model_name, registered, error)
@@ -438,18 +440,17 @@ def _importance(booster: lgb.Booster) -> dict[str, dict[str, float]]:
     return {name: {"gain": float(g), "split": float(s)} for name, g, s in ranked}
 
 
-def _importance_figure(importance: dict[str, dict[str, float]]) -> Figure:
-    names = list(importance)[::-1]  # largest on top
-    gains = [importance[n]["gain"] for n in names]
-    figure = Figure(figsize=(8, 0.28 * len(names) + 1.2))
-    axes = figure.subplots()
-    axes.barh(names, gains, color="#3b6ea8")
-    axes.set_xlabel("total gain")
-    axes.set_title("Feature importance (gain)")
-    axes.tick_params(axis="y", labelsize=7)
-    axes.margins(y=0.01)
-    figure.tight_layout()
-    return figure
+def _importance_chart(importance: dict[str, dict[str, float]]) -> str:
+    """The features' total gain as an SVG bar chart, largest first.
+
+    Milliseconds to draw: matplotlib took 0.2-0.4 s of the training step for the same chart
+    as a PNG.
+    """
+    return horizontal_bars(
+        "Feature importance (total gain)",
+        list(importance),
+        [importance[name]["gain"] for name in importance],
+    )
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,19 @@ def test_numeric_reference_is_the_numeric_spec_of_reference_distribution() -> No
     assert empty["cdf"] == {"values": [], "shares": []} and empty["null_share"] == 0.0
 
 
+@pytest.mark.parametrize("decimals", [0, 1, 3])  # many ties ... almost none
+def test_the_references_own_values_binned_again_give_its_proportions(decimals: int) -> None:
+    rng = np.random.default_rng(decimals)
+    values = rng.gamma(2.0, 10.0, size=5_001).round(decimals)
+    values[rng.random(values.size) < 0.05] = np.nan
+    spec = numeric_reference(values)
+    assert len(spec["edges"]) > 3
+    assert feature_proportions(spec, values) == {
+        "null_share": spec["null_share"],
+        "proportions": spec["proportions"],
+    }
+
+
 def test_new_values_are_binned_like_the_reference() -> None:
     reference = reference_distribution(
         pd.DataFrame({"x": np.arange(100, dtype=float), "c": [0.0, 1.0] * 50}),

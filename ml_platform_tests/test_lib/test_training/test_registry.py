@@ -71,7 +71,7 @@ def test_a_training_run_logs_everything_and_registers_a_challenger(
     artifacts = {a.path for a in client.list_artifacts(run.run_id)}
     assert {
         "calibration.json",
-        "feature_importance.png",
+        "feature_importance.svg",
         "feature_importance.json",
         "lineage.json",
         REFERENCE_FILE,
