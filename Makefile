@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # feature_store.yaml cannot default a path (feast expands ${VAR} only): set it for `feast`.
 export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
+# No usage telemetry from `make mlflow`'s server either (the package turns it off on import).
+export MLFLOW_DISABLE_TELEMETRY ?= true
 HOST ?= 127.0.0.1
 PORT ?= 3000
 

@@ -266,11 +266,17 @@ def mlflow_log_project(params: dict[str, Any]) -> Case:
         state["tracking"] = configure(f"sqlite:///{store / 'mlflow.db'}", str(store / "artifacts"))
         state["configure"].append(time.perf_counter() - started)
 
+    runs: list[dict[str, float]] = []
+
     def run() -> Any:
-        return log_training(state["tracking"], built, trained, settings.model_name)
+        phases = Phases()
+        logged = log_training(state["tracking"], built, trained, settings.model_name, phases=phases)
+        runs.append(phases.seconds)
+        return logged
 
     def finish(logged: Any) -> dict[str, Any]:
         return {
+            "parts": _fastest(runs),
             "version": logged.version,
             "metrics": len(logged.metrics),
             "configure_fresh_store": state["configure"],

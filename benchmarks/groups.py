@@ -161,9 +161,13 @@ def group_mlflow(bench: Bench) -> None:
     assert row.ratio is not None
     store = min(log.info["configure_fresh_store"])
     train_model = prepared.info["parts"]["train_model"]
+    parts = log.info["parts"]
     row.notes = (
-        f"{row.ratio:.0%} of the bare train; + {_ms(store)} creating a fresh store (first run "
-        f"only); `train_model` (sampling, matrices, train) {_ms(train_model)}"
+        f"{row.ratio:.0%} of the bare train: MLflow's calls {_ms(parts['mlflow'])} "
+        f"({parts['mlflow'] / bare.seconds:.0%}), the evaluation logged with them (held-out "
+        f"scores, metrics, reference distribution) {_ms(parts['evaluate'])}; + {_ms(store)} "
+        f"creating a fresh store (first run only); `train_model` (sampling, matrices, train) "
+        f"{_ms(train_model)}"
     )
     bench.rows.append(row)
 

@@ -1,0 +1,12 @@
+"""ml-platform: a Dagster-native ML lakehouse (the Dagster code location package).
+
+Importing the package turns MLflow's usage telemetry off unless ``MLFLOW_DISABLE_TELEMETRY``
+is already set: MLflow 3 otherwise sends usage events to mlflow-telemetry.io from every
+process that logs or loads a model. The platform sends nothing anywhere it was not configured
+to (Dagster's telemetry is off in the instance files for the same reason). Set
+``MLFLOW_DISABLE_TELEMETRY=false`` to opt back in.
+"""
+
+import os
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -24,6 +24,7 @@ from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.feature_store.definitions import SERVICE_NAME
 from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake.transaction import LakeTransaction
+from ml_platform.lib.timing import Phases
 from ml_platform.lib.training.dataset import SPLIT, TrainingSet, build_training_set
 from ml_platform.lib.training.model import train_model
 from ml_platform.lib.training.promotion import champion_gate
@@ -159,6 +160,7 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
     built = _training_set(context, platform)
     trained = train_model(built.split("train"), built.split("validation"), seed=settings.seed)
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    phases = Phases()
     run = log_training(
         tracking,
         built,
@@ -166,10 +168,11 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
         settings.model_name,
         code_version=_code_version(),
         dagster_run_id=context.run.run_id,
+        phases=phases,
     )
     context.log.info(
         f"registered {settings.model_name} v{run.version} (challenger): test ROC-AUC "
-        f"{run.metrics['test_roc_auc']:.4f}, MLflow run {run.run_path}"
+        f"{run.metrics['test_roc_auc']:.4f}, MLflow run {run.run_path} ({phases.summary()})"
     )
     return dg.MaterializeResult(
         metadata={

@@ -8,6 +8,8 @@ under a file lock, after re-reading the champion. Every function takes the ``Tra
 """
 
 import datetime as dt
+import json
+import tempfile
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata
@@ -27,6 +29,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from ml_platform.lib.locking import file_lock
 from ml_platform.lib.monitoring.svg import horizontal_bars
+from ml_platform.lib.timing import Phases
 from ml_platform.lib.training import model as model_lib
 from ml_platform.lib.training.dataset import LABEL, TrainingSet
 from ml_platform.lib.training.gate import GateDecision
@@ -87,6 +90,7 @@ def log_training(
     model_name: str,
     code_version: str | None = None,
     dagster_run_id: str | None = None,
+    phases: Phases | None = None,
 ) -> TrainingRun:
     """Log a trained model with everything needed to trust, monitor and reproduce it.
 
@@ -107,6 +111,9 @@ def log_training(
         model_name: Registered model name.
         code_version: Version of the code that trained it (default: the package version).
         dagster_run_id: The Dagster run that trained it, if any.
+        phases: If given, gets the seconds of ``evaluate`` (held-out scores, metrics,
+            calibration, reference distribution, importance: computed before any MLflow call)
+            and ``mlflow`` (the run, its artifacts, the model, the registration, the alias).
 
     Returns:
         The run, the new version and the logged metrics.
@@ -117,6 +124,7 @@ def log_training(
             again, so no version without its tags and ``challenger`` alias stays behind; the
             aliases never move.
     """
+    phases = phases or Phases()
     code_version = code_version or default_code_version()
     validation = training_set.split("validation")
     test = training_set.split("test")
@@ -148,8 +156,12 @@ def log_training(
         "model_name": model_name,
     }
     tags = _lineage_tags(lineage)
-    test_matrix = model_matrix(test)
+    input_example = model_matrix(test.head(INPUT_EXAMPLE_ROWS))
+    calibration = {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")}
+    reference = monitoring_reference(validation, test, scores)
     importance = _importance(booster)
+    chart = _importance_chart(importance)
+    phases.lap("evaluate")
     registered: list[str] = []  # the new version, once log_model has registered it
     try:
         with (
@@ -161,20 +173,23 @@ def log_training(
             ) as run,
         ):
             mlflow.log_params(_params(trained, lineage))
-            mlflow.log_dict(lineage, LINEAGE_FILE)
-            mlflow.log_dict(
-                {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")},
-                CALIBRATION_FILE,
-            )
-            mlflow.log_dict(monitoring_reference(validation, test, scores), REFERENCE_FILE)
-            mlflow.log_dict(importance, IMPORTANCE_FILE)
-            mlflow.log_text(_importance_chart(importance), IMPORTANCE_PLOT)
+            files = {
+                LINEAGE_FILE: lineage,
+                CALIBRATION_FILE: calibration,
+                REFERENCE_FILE: reference,
+                IMPORTANCE_FILE: importance,
+                IMPORTANCE_PLOT: chart,
+            }
+            _log_files(files)
             info = mlflow.lightgbm.log_model(
                 booster,
                 name=MODEL_ARTIFACT,
                 signature=_signature(),
-                input_example=test_matrix.head(INPUT_EXAMPLE_ROWS),
+                input_example=input_example,
                 pip_requirements=_pip_requirements(),
+                # MLflow would reload the saved model to predict the example; the champion
+                # gate loads the registered version and scores the whole test split next.
+                validate_serving_input=False,
             )
             mlflow.log_metrics(metrics, model_id=info.model_id)
             run_id = run.info.run_id
@@ -188,6 +203,7 @@ def log_training(
             registered.append(str(created.version))
         version = registered[0]
         tracking.client().set_registered_model_alias(model_name, CHALLENGER, version)
+        phases.lap("mlflow")
     except Exception as error:  # the store went away, a disk filled up, ...
         raise RegistrationFailedError(
             _failed_registration(tracking, model_name, registered, error)
@@ -203,6 +219,16 @@ def log_training(
         metrics=metrics,
         lineage=lineage,
     )
+
+
+def _log_files(files: dict[str, Any]) -> None:
+    """Log the run's small artifacts in one upload: dicts as JSON (as ``log_dict`` writes them)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, content in files.items():
+            if not isinstance(content, str):
+                content = json.dumps(content, indent=2, default=str)
+            (Path(folder) / name).write_text(content, encoding="utf-8")
+        mlflow.log_artifacts(folder)
 
 
 def _failed_registration(
