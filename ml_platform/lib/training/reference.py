@@ -1,11 +1,12 @@
 """The training reference distribution of every model feature, for drift monitoring.
 
-Computed on the model matrix of the train split (the population the model learnt from) and
-logged with the model as JSON. Numeric features: quantile bin edges and the share of values
-in each bin, plus the empirical CDF at the percentiles; categorical features: the share of
-each category; both: the share of nulls. ``feature_proportions`` bins new values exactly as the
-reference was binned, so a monitor compares like with like (e.g. a population stability index
-per feature); the CDF supports a Kolmogorov–Smirnov statistic without the training rows.
+Computed on a model matrix (the training step passes its held-out splits, see
+``registry.monitoring_reference``) and logged with the model as JSON. Numeric features:
+quantile bin edges and the share of values in each bin, plus the empirical CDF at the
+percentiles; categorical features: the share of each category; both: the share of nulls.
+``feature_proportions`` bins new values exactly as the reference was binned, so a monitor
+compares like with like (e.g. a population stability index per feature); the CDF supports a
+Kolmogorov–Smirnov statistic without the training rows.
 
 Bins of a numeric feature with interior edges ``e_1 < … < e_k``: ``(-inf, e_1)``,
 ``[e_1, e_2)``, …, ``[e_k, +inf)``; ``k + 1`` proportions over the non-null values. Edges are

@@ -252,6 +252,11 @@ def _failed_registration(
     return message + f"Version {version} was registered, then deleted; the aliases did not move."
 
 
+REFERENCE_SAMPLE_ROWS = 200_000
+"""Most held-out rows the monitoring reference describes (a uniform sample above it)."""
+REFERENCE_SAMPLE_SEED = 20_260_101
+
+
 def monitoring_reference(
     validation: pl.DataFrame, test: pl.DataFrame, scores: dict[str, np.ndarray]
 ) -> dict[str, Any]:
@@ -266,9 +271,16 @@ def monitoring_reference(
     (``"score"``), for score drift.
     """
     held_out = pl.concat([validation, test], how="vertical_relaxed")
+    held_scores = np.concatenate([scores["validation"], scores["test"]])
+    population = "validation+test"
+    if held_out.height > REFERENCE_SAMPLE_ROWS:
+        rng = np.random.default_rng(REFERENCE_SAMPLE_SEED)
+        keep = np.sort(rng.choice(held_out.height, REFERENCE_SAMPLE_ROWS, replace=False))
+        population += f" (uniform sample of {REFERENCE_SAMPLE_ROWS:,} of {held_out.height:,} rows)"
+        held_out, held_scores = held_out[keep], held_scores[keep]
     reference = reference_distribution(model_matrix(held_out))
-    reference["score"] = numeric_reference(np.concatenate([scores["validation"], scores["test"]]))
-    reference["population"] = "validation+test"
+    reference["score"] = numeric_reference(held_scores)
+    reference["population"] = population
     return reference
 
 

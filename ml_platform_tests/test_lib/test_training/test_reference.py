@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml_platform.lib.training import registry
 from ml_platform.lib.training.dataset import TrainingSet
 from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
 from ml_platform.lib.training.reference import (
@@ -137,3 +138,29 @@ def test_reference_of_the_training_matrix_round_trips_through_json(
     (tmp_path / "format1.json").write_text(json.dumps({**reference, "format": 1}))
     with pytest.raises(ValueError, match="not a reference"):
         load_reference(tmp_path / "format1.json")
+
+
+def test_the_monitoring_reference_describes_a_fixed_sample_of_a_large_held_out_set(
+    training_set: TrainingSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validation, test = training_set.split("validation"), training_set.split("test")
+    rows = validation.height + test.height
+    # Scores that equal a feature: the sample must keep each row's score with its features.
+    scores = {
+        name: frame.get_column("amount").to_numpy()
+        for name, frame in (("validation", validation), ("test", test))
+    }
+    whole = registry.monitoring_reference(validation, test, scores)
+    assert whole["rows"] == rows and whole["population"] == "validation+test"
+
+    cap = rows // 3
+    monkeypatch.setattr(registry, "REFERENCE_SAMPLE_ROWS", cap)
+    sampled = registry.monitoring_reference(validation, test, scores)
+    assert sampled["rows"] == cap
+    assert sampled["population"] == f"validation+test (uniform sample of {cap:,} of {rows:,} rows)"
+    assert registry.monitoring_reference(validation, test, scores) == sampled  # fixed seed
+    for reference in (whole, sampled):
+        assert reference["score"] == reference["features"]["amount"]
+    # A uniform sample: its deciles are the whole set's, closely.
+    assert len(sampled["score"]["edges"]) == len(whole["score"]["edges"]) == 9
+    assert np.allclose(sampled["score"]["edges"], whole["score"]["edges"], rtol=0.1)
