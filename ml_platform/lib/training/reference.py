@@ -90,16 +90,20 @@ def _numeric_spec(values: np.ndarray, bins: int) -> dict[str, Any]:
     if ordered.size == 0:
         spec.update(edges=[], proportions=[], cdf={"values": [], "shares": []})
         return spec
-    quantiles = np.quantile(ordered, np.linspace(0, 1, bins + 1)[1:-1], method="higher")
-    edges = [float(e) for e in np.unique(quantiles)]
+    edges = [float(e) for e in np.unique(_higher(ordered, np.linspace(0, 1, bins + 1)[1:-1]))]
     spec["edges"] = edges
     spec["proportions"] = _sorted_bin_shares(ordered, edges)
     spec["cdf"] = _cdf(ordered)
     return spec
 
 
+def _higher(ordered: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """``np.quantile(..., method="higher")`` of sorted values, read off without a partition."""
+    return ordered[np.ceil((ordered.size - 1) * quantiles).astype(np.intp)]
+
+
 def _cdf(ordered: np.ndarray) -> dict[str, list[float]]:
-    points = np.unique(np.quantile(ordered, np.linspace(0, 1, CDF_POINTS), method="higher"))
+    points = np.unique(_higher(ordered, np.linspace(0, 1, CDF_POINTS)))
     shares = np.searchsorted(ordered, points, side="right") / ordered.size
     return {"values": [float(v) for v in points], "shares": [float(s) for s in shares]}
 
