@@ -108,9 +108,6 @@ def _customer_batches(
     ids = pl.concat([people.select(key), active]).unique().sort(key).collect().get_column(key)
     days = (last - first).days + 1
     for low, high in key_ranges(ids.to_list(), max(1, FEATURE_BATCH_ROWS // days)):
-        if low is None and high is None:
-            yield None, customer.customer_daily_features(tx, people, labels, first, last)
-            continue
         inside = pl.lit(True)
         if low is not None:
             inside &= pl.col(key) >= low
@@ -119,7 +116,8 @@ def _customer_batches(
         frame = customer.customer_daily_features(
             tx.filter(inside), people.filter(inside), labels.filter(inside), first, last
         )
-        yield f"{key} in [{low}, {high})", frame
+        whole = low is None and high is None
+        yield None if whole else f"{key} in [{low}, {high})", frame
 
 
 @dg.asset(
