@@ -76,6 +76,7 @@ TYPES = {
     "words": (Array(String), ValueProto(string_list_val=StringList(val=["a", ""]))),
 }
 KEYS = [1, 2, 3]  # 1: every value; 2: every value null; 3: never written
+STAMP = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)  # with microseconds
 
 
 def _config(tmp: Path, online: object) -> RepoConfig:
@@ -156,34 +157,35 @@ def test_every_type_and_null_reads_back_as_from_feasts_stock_store(typed_stores)
     assert got["i64__ts"] == [seconds, seconds, ("int", 0)]  # an all-null row is still a row
 
 
+def _written_typed(store: FeatureStore) -> tuple[PlatformSqliteOnlineStore, FeatureView]:
+    """The project's store with ``_feast_rows(STAMP)`` written to the typed view."""
+    view = store.get_feature_view("things")
+    online = project_online_store(store)
+    assert online is not None
+    online.online_write_batch(store.config, view, _feast_rows(STAMP), None)
+    return online, view
+
+
 def test_online_read_answers_none_for_unknown_entities(typed_stores) -> None:
     ours, _ = typed_stores
-    view = ours.get_feature_view("things")
-    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-    online = project_online_store(ours)
-    assert online is not None
-    online.online_write_batch(ours.config, view, _feast_rows(stamp), None)
+    online, view = _written_typed(ours)
 
     read = online.online_read(ours.config, view, [_key(3), _key(1), _key(99)], ["i64", "text"])
 
     assert read[0] == (None, None) and read[2] == (None, None)
-    assert read[1][0] == stamp  # microseconds kept
+    assert read[1][0] == STAMP  # microseconds kept
     assert read[1][1] == {"i64": TYPES["i64"][1], "text": TYPES["text"][1]}
 
 
 def test_read_rows_gives_the_python_values_of_feasts_read_without_protos(typed_stores) -> None:
     ours, _ = typed_stores
-    view = ours.get_feature_view("things")
-    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-    online = project_online_store(ours)
-    assert online is not None
-    online.online_write_batch(ours.config, view, _feast_rows(stamp), None)
+    online, view = _written_typed(ours)
     names = list(reversed(TYPES))  # any order of features
 
     rows = online.read_rows(ours.config, view, [3, 1, 2, 1], names)
 
     assert sorted(rows) == [1, 2]  # unknown keys are absent; a repeated key is read once
-    assert rows[1][0] == stamp and rows[2][0] == stamp  # microseconds kept
+    assert rows[1][0] == STAMP and rows[2][0] == STAMP  # microseconds kept
     feast = _read_typed(ours)
     for key, index in ((1, 0), (2, 1)):
         got = [(type(v).__name__, v) for v in rows[key][1]]
