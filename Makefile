@@ -12,6 +12,8 @@ export ML_PLATFORM_FEAST_DIR ?= $(CURDIR)/data/feast
 export MLFLOW_DISABLE_TELEMETRY ?= true
 HOST ?= 127.0.0.1
 PORT ?= 3000
+# `make test` runs whole test files on this many processes (pytest-xdist); 1 = one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help demo drift-demo test dev lint format ingest features train score mlflow feast summary bench serve sql warehouse clean-data clean
 
@@ -39,7 +41,7 @@ demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## install, simulate the d
 	$(BIN)/ml-platform demo
 
 test: $(VENV)/.installed-dev ## install with the dev extra and run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 dev: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml ## start the Dagster UI + daemon on http://$(HOST):$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
