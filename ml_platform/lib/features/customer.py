@@ -55,6 +55,8 @@ def customer_daily_features(
             .cast(pl.Int64)
             .alias("foreign"),
         )
+        .collect()  # read once: the windows and the distinct counts both need it
+        .lazy()
     )
     entities = pl.concat([people.filter(pl.col("signup_date") <= last).select(KEY), tx.select(KEY)])
     grid = (
@@ -130,11 +132,18 @@ def _range_windows(
         pl.col("foreign").sum().alias("foreigns"),
         pl.col("event_timestamp").max().alias("last_ts"),
     )
+    presence = tx.select(KEY, w.DAY, "merchant_id", "merchant_category").collect()
+    counted = w.dense_grid(entities, KEY, start, last).collect()
+    counted = w.distinct_counts(
+        counted, presence, KEY, "merchant_id", CUSTOMER_WINDOWS, "merchants"
+    )
+    counted = w.distinct_counts(
+        counted, presence, KEY, "merchant_category", CUSTOMER_WINDOWS, "categories"
+    )
     grid = (
-        w.dense_grid(entities, KEY, start, last)
-        .join(daily, on=[KEY, w.DAY], how="left")
+        counted.lazy()
+        .join(daily, on=[KEY, w.DAY], how="left", maintain_order="left")
         .with_columns(pl.col("n", "cents", "squares", "nights", "foreigns").fill_null(0))
-        .sort(KEY, w.DAY)
     )
     for days in CUSTOMER_WINDOWS:
         grid = grid.with_columns(
@@ -145,11 +154,6 @@ def _range_windows(
             w.window_sum("nights", days, KEY).alias(f"nights_{days}"),
             w.window_sum("foreigns", days, KEY).alias(f"foreigns_{days}"),
         )
-    presence = tx.select(KEY, w.DAY, "merchant_id", "merchant_category")
-    grid = w.distinct_counts(grid, presence, KEY, "merchant_id", CUSTOMER_WINDOWS, "merchants")
-    grid = w.distinct_counts(
-        grid, presence, KEY, "merchant_category", CUSTOMER_WINDOWS, "categories"
-    )
     return grid.with_columns(
         w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"),
         pl.col("last_ts").forward_fill(limit=LOOKBACK_DAYS - 1).over(KEY).alias("last_seen"),

@@ -35,6 +35,8 @@ def merchant_daily_features(
         transactions.filter(pl.col("event_date").is_between(start, last))
         .select("transaction_id", KEY, "customer_id", "amount", "event_timestamp")
         .with_columns(pl.col("event_timestamp").dt.date().alias(w.DAY))
+        .collect()  # read once: the windows, the fraud and the distinct counts all need it
+        .lazy()
     )
     reported = tx.join(
         labels.select("transaction_id", pl.col("reported_at").dt.date().alias("report_day")),
@@ -77,11 +79,18 @@ def _range_windows(
     daily = tx.group_by(KEY, w.DAY).agg(
         pl.len().cast(pl.Int64).alias("n"), w.cents(pl.col("amount")).sum().alias("cents")
     )
+    counted = w.distinct_counts(
+        w.dense_grid(tx.select(KEY), KEY, start, last).collect(),
+        tx.select(KEY, "customer_id", w.DAY).collect(),
+        KEY,
+        "customer_id",
+        MERCHANT_WINDOWS,
+        "customers",
+    )
     grid = (
-        w.dense_grid(tx.select(KEY), KEY, start, last)
-        .join(daily, on=[KEY, w.DAY], how="left")
+        counted.lazy()
+        .join(daily, on=[KEY, w.DAY], how="left", maintain_order="left")
         .with_columns(pl.col("n", "cents").fill_null(0))
-        .sort(KEY, w.DAY)
     )
     for days in MERCHANT_WINDOWS:
         grid = grid.with_columns(
@@ -95,7 +104,6 @@ def _range_windows(
             until=pl.col(w.DAY) + pl.duration(days=days),
         )
         grid = w.running_count(grid, fraud, KEY, f"fraud_{days}")
-    grid = w.distinct_counts(grid, tx, KEY, "customer_id", MERCHANT_WINDOWS, "customers")
     return grid.with_columns(w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"))
 
 

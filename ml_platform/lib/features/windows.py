@@ -9,6 +9,7 @@ takes over, so a running sum of +1/-1 events counts distinct values in O(rows).
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 DAY = "day"
@@ -55,48 +56,61 @@ def running_count(grid: pl.LazyFrame, events: pl.LazyFrame, key: str, name: str)
 
 
 def distinct_counts(
-    grid: pl.LazyFrame,
-    presence: pl.LazyFrame,
+    grid: pl.DataFrame,
+    presence: pl.DataFrame,
     key: str,
     other: str,
     windows: tuple[int, ...],
     prefix: str,
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """Add ``{prefix}_{days}``: distinct ``other`` values per key in each trailing window.
 
-    ``presence`` holds ``key``, ``other`` and ``day`` (duplicates allowed). A presence on day d
-    covers snapshot days d … min(d + days - 1, next presence - 1); the count on a day is the
-    running sum of coverages started minus coverages ended, so each (key, other, day) is touched
-    once per window, whatever the window length.
+    ``grid`` is a dense grid (``dense_grid(...).collect()``: every key × every day, sorted by
+    key then day); ``presence`` holds ``key``, ``other`` and ``day`` (duplicates allowed, keys
+    on the grid, days in its range). A presence on day d covers the snapshot days d …
+    min(d + days, next presence of the same pair) - 1; the count on a day is the running sum
+    of coverages started minus coverages ended. On the dense grid a (key, day) is a row
+    position, so the starts and ends are counted with ``bincount`` and the running sum is one
+    ``cumsum`` over the whole grid: an end past a key's last day lands on the next key's first
+    row, where it cancels that key's share of the running sum exactly. O(rows), no sort of the
+    grid and no join.
     """
-    ordered = presence.select(key, other, DAY).unique().sort(key, other, DAY)
+    keys = grid.get_column(key).cast(pl.Int64)
+    ids = keys.unique(maintain_order=True)
+    n_days = grid.height // max(ids.len(), 1)
+    if ids.len() * n_days != grid.height or not keys.is_sorted():
+        raise ValueError(f"distinct_counts needs a dense grid sorted by {key}, day")
+    size = grid.height
+    if size == 0:
+        return grid.with_columns(pl.lit(0, pl.Int64).alias(f"{prefix}_{days}") for days in windows)
+    first = grid.get_column(DAY)[0]
+    pairs = (
+        presence.select(pl.col(key).cast(pl.Int64), other, DAY)
+        .unique()
+        .sort(key, other, DAY)
+        .with_columns((pl.col(DAY) - pl.lit(first)).dt.total_days().alias("_day"))
+    )
     same_pair = (pl.col(key).shift(-1) == pl.col(key)) & (pl.col(other).shift(-1) == pl.col(other))
-    spans = ordered.with_columns(
-        pl.when(same_pair).then(pl.col(DAY).shift(-1)).otherwise(None).alias("next_day")
+    rank = ids.search_sorted(pairs.get_column(key))
+    day = pairs.get_column("_day").to_numpy()
+    if pairs.height and (
+        not ids.gather(rank.clip(upper_bound=ids.len() - 1)).equals(pairs.get_column(key))
+        or day.min() < 0
+        or day.max() >= n_days
+    ):
+        raise ValueError(f"distinct_counts: a presence's {key} or day is not on the grid")
+    pairs = pairs.with_columns(
+        pl.when(same_pair).then(pl.col("_day").shift(-1)).otherwise(n_days).alias("_next")
     )
-    result = grid.join(
-        spans.group_by(key, DAY).agg(pl.len().cast(pl.Int64).alias("_starts")),
-        on=[key, DAY],
-        how="left",
-    )
+    row0 = rank.cast(pl.Int64).to_numpy() * n_days
+    ends_at = pairs.get_column("_next").to_numpy()
+    started = np.bincount(row0 + day, minlength=size + 1)
+    counts = []
     for days in windows:
-        horizon = pl.col(DAY) + pl.duration(days=days)
-        until = pl.min_horizontal(horizon, pl.col("next_day").fill_null(horizon))
-        ends = spans.group_by(key, until.alias(DAY)).agg(
-            pl.len().cast(pl.Int64).alias(f"_ends_{days}")
-        )
-        result = result.join(ends, on=[key, DAY], how="left")
-    return (
-        result.sort(key, DAY)
-        .with_columns(
-            (pl.col("_starts").fill_null(0) - pl.col(f"_ends_{days}").fill_null(0))
-            .cum_sum()
-            .over(key)
-            .alias(f"{prefix}_{days}")
-            for days in windows
-        )
-        .drop("_starts", *(f"_ends_{days}" for days in windows))
-    )
+        until = np.minimum(np.minimum(day + days, ends_at), n_days)
+        running = np.cumsum(started - np.bincount(row0 + until, minlength=size + 1))
+        counts.append(pl.Series(f"{prefix}_{days}", running[:size], dtype=pl.Int64))
+    return grid.with_columns(counts)
 
 
 def interval_events(frame: pl.LazyFrame, key: str, start: pl.Expr, until: pl.Expr) -> pl.LazyFrame:

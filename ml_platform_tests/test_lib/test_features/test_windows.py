@@ -1,0 +1,78 @@
+"""Distinct counts on the dense grid equal a brute-force count, and refuse what they can't do."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ml_platform.lib.features import windows as w
+
+START = dt.date(2026, 1, 1)
+LAST = dt.date(2026, 2, 14)
+WINDOWS = (1, 7, 30)
+
+
+def _grid(keys: list[int]) -> pl.DataFrame:
+    return w.dense_grid(pl.LazyFrame({"k": keys}), "k", START, LAST).collect()
+
+
+def _presence(seed: int, keys: list[int], n: int = 2_000) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    days = (LAST - START).days + 1
+    return pl.DataFrame(
+        {
+            "k": rng.choice(keys, n),
+            "other": rng.integers(0, 12, n),  # few values: repeats inside and across windows
+            w.DAY: [START + dt.timedelta(days=int(d)) for d in rng.integers(0, days, n)],
+        }
+    )
+
+
+def _brute_force(grid: pl.DataFrame, presence: pl.DataFrame, days: int) -> list[int]:
+    counts = []
+    for key, day in grid.select("k", w.DAY).iter_rows():
+        inside = presence.filter(
+            (pl.col("k") == key) & pl.col(w.DAY).is_between(day - dt.timedelta(days=days - 1), day)
+        )
+        counts.append(inside.get_column("other").n_unique())
+    return counts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_distinct_counts_equal_a_brute_force_count(seed: int) -> None:
+    keys = [3, 8, 9, 20, 41]  # 41 never appears: all zeros, and the last key's ends fall off
+    grid = _grid(keys)
+    presence = _presence(seed, keys[:-1])
+    counted = w.distinct_counts(grid, presence, "k", "other", WINDOWS, "n")
+    assert counted.select("k", w.DAY).equals(grid)
+    for days in WINDOWS:
+        assert counted.get_column(f"n_{days}").to_list() == _brute_force(grid, presence, days)
+    assert counted.get_column("n_1").dtype == pl.Int64
+
+
+def test_an_empty_grid_gets_empty_columns() -> None:
+    empty = _grid([])
+    counted = w.distinct_counts(empty, _presence(1, [1]).head(0), "k", "other", WINDOWS, "n")
+    assert counted.height == 0 and counted.columns == ["k", w.DAY, "n_1", "n_7", "n_30"]
+
+
+@pytest.mark.parametrize(
+    ("presence", "message"),
+    [
+        (pl.DataFrame({"k": [5], "other": [1], w.DAY: [START]}), "not on the grid"),
+        (pl.DataFrame({"k": [3], "other": [1], w.DAY: [LAST + dt.timedelta(days=1)]}), "grid"),
+        (pl.DataFrame({"k": [3], "other": [1], w.DAY: [START - dt.timedelta(days=1)]}), "grid"),
+    ],
+)
+def test_a_presence_off_the_grid_is_refused(presence: pl.DataFrame, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        w.distinct_counts(_grid([3, 8]), presence, "k", "other", WINDOWS, "n")
+
+
+def test_a_grid_that_is_not_dense_and_sorted_is_refused() -> None:
+    grid = _grid([3, 8])
+    presence = _presence(1, [3, 8])
+    for broken in (grid.head(grid.height - 1), grid.reverse()):
+        with pytest.raises(ValueError, match="dense grid sorted"):
+            w.distinct_counts(broken, presence, "k", "other", WINDOWS, "n")
