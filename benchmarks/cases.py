@@ -226,8 +226,12 @@ def validate_features(params: dict[str, Any]) -> Case:
     from ml_platform.lib.validation import validate
 
     lake = _lake(params)
-    customers = lake.read(CUSTOMER_DAILY.name).select(CUSTOMER_DAILY.schema.names())
-    merchants = lake.read(MERCHANT_DAILY.name).select(MERCHANT_DAILY.schema.names())
+    # In the order ``publish`` receives them: the computation returns each table sorted by
+    # entity and snapshot time (a Delta read returns partitions in any order).
+    customers, merchants = (
+        lake.read(table.name).select(table.schema.names()).sort(table.join_key, "event_timestamp")
+        for table in (CUSTOMER_DAILY, MERCHANT_DAILY)
+    )
 
     def run() -> list[Any]:
         return [validate(customers, CustomerDaily), validate(merchants, MerchantDaily)]

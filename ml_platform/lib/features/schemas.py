@@ -4,10 +4,12 @@ Each model checks dtypes, nullability, value ranges (counts >= 0, shares in [0, 
 standard deviations >= 0), uniqueness of (entity, event_timestamp) and strict columns.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
+from pandera.api.polars.types import PolarsData
 from pandera.engines.polars_engine import DateTime
 
 from ml_platform.lib.features.catalog import (
@@ -56,14 +58,42 @@ def feature_model(table: FeatureTable) -> type[pa.DataFrameModel]:
     class Config:
         strict = True
         coerce = False
-        unique = [table.join_key, TIMESTAMP]  # noqa: RUF012 (pandera reads it as config)
 
     name = "".join(part.title() for part in table.view_name.split("_"))
     return type(
         name,
         (pa.DataFrameModel,),
-        {"__annotations__": annotations, **fields, "Config": Config, "__doc__": table.description},
+        {
+            "__annotations__": annotations,
+            **fields,
+            "unique_entity_snapshot": _unique_snapshots(table.join_key),
+            "Config": Config,
+            "__doc__": table.description,
+        },
     )
+
+
+def _unique_snapshots(key: str) -> Callable[..., Any]:
+    """A dataframe check: each (``key``, event_timestamp) at most once.
+
+    Feature frames come sorted by entity and snapshot time, and then one pass over neighbours
+    proves uniqueness (~2 ms for 1.1M rows, where Pandera's ``unique`` option hashes every
+    row: ~50 ms, a quarter of the whole validation). Any other frame gets the hashing check,
+    which reports every duplicated row.
+    """
+
+    def unique_entity_snapshot(cls: type, data: PolarsData) -> bool | pl.LazyFrame:
+        entity, stamp = pl.col(key), pl.col(TIMESTAMP)
+        after_previous = (entity > entity.shift(1)) | (
+            (entity == entity.shift(1)) & (stamp > stamp.shift(1))
+        )
+        first = pl.int_range(pl.len()) == 0
+        strictly_sorted = (first | after_previous.fill_null(False)).all()
+        if data.lazyframe.select(strictly_sorted).collect().item():
+            return True
+        return data.lazyframe.select(~pl.struct(key, TIMESTAMP).is_duplicated())
+
+    return pa.dataframe_check(unique_entity_snapshot)
 
 
 CustomerDaily = feature_model(CUSTOMER_DAILY)
