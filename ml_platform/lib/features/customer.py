@@ -40,7 +40,8 @@ def customer_daily_features(
 
     Returns:
         One row per customer per day for customers who signed up by that day or transacted in
-        the 31 days up to it, with the columns of ``CUSTOMER_DAILY.schema``.
+        the 31 days up to it, with the columns of ``CUSTOMER_DAILY.schema``, sorted by
+        customer, then day.
     """
     start, _ = input_range(first, last)
     people = customers.select(KEY, "signup_date", "home_country")
@@ -83,17 +84,19 @@ def customer_daily_features(
             w.share(pl.col(f"foreigns_{days}"), n).alias(f"foreign_share_{days}d"),
         ]
     reports = _reports_to_date(labels)
+    # The grid comes sorted by customer, then day, and every step below keeps that order, so
+    # the result needs no sort (sorting the wide frame took 40 % of a full backfill): the
+    # as-of join by customer needs each customer's days in order, not the whole frame's.
     frame = (
-        grid.join(people, on=KEY, how="left")
+        grid.join(people, on=KEY, how="left", maintain_order="left")
         .filter((pl.col("signup_date") <= pl.col(w.DAY)) | (pl.col("active_31") > 0))
-        .sort(w.DAY)
         .join_asof(
             reports,
             left_on=w.DAY,
             right_on="report_day",
             by=KEY,
             strategy="backward",
-            check_sortedness=False,  # both sides are sorted on the day above
+            check_sortedness=False,  # sorted by day within each customer, on both sides
         )
         .with_columns(snapshot.alias(TIMESTAMP))
         .select(
@@ -110,7 +113,6 @@ def customer_daily_features(
             pl.col("reports").fill_null(0).alias("chargebacks_to_date"),
             pl.col("home_country"),
         )
-        .sort(KEY, TIMESTAMP)
     )
     return frame.collect().select(CUSTOMER_DAILY.schema.names()).cast(CUSTOMER_DAILY.schema)
 
@@ -141,8 +143,8 @@ def _range_windows(
         counted, presence, KEY, "merchant_category", CUSTOMER_WINDOWS, "categories"
     )
     grid = (
-        counted.lazy()
-        .join(daily, on=[KEY, w.DAY], how="left", maintain_order="left")
+        w.scatter_daily(counted, daily.collect(), KEY)
+        .lazy()
         .with_columns(pl.col("n", "cents", "squares", "nights", "foreigns").fill_null(0))
     )
     for days in CUSTOMER_WINDOWS:
@@ -204,6 +206,7 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
         .unique()
         .join(windows.with_columns(pl.col(KEY).cast(pl.Int64)), on=KEY, how="left")
         .with_columns(pl.col(counts).fill_null(0), pl.lit(day).alias(w.DAY))
+        .sort(KEY)  # the order of the range path's grid (customer, then day)
     )
 
 
@@ -222,6 +225,5 @@ def _reports_to_date(labels: pl.LazyFrame) -> pl.LazyFrame:
         .agg(pl.len().cast(pl.Int64).alias("new_reports"))
         .sort(KEY, "report_day")
         .with_columns(pl.col("new_reports").cum_sum().over(KEY).alias("reports"))
-        .select(KEY, "report_day", "reports")
-        .sort("report_day")
+        .select(KEY, "report_day", "reports")  # each customer's days in order
     )

@@ -88,8 +88,8 @@ def _range_windows(
         "customers",
     )
     grid = (
-        counted.lazy()
-        .join(daily, on=[KEY, w.DAY], how="left", maintain_order="left")
+        w.scatter_daily(counted, daily.collect(), KEY)
+        .lazy()
         .with_columns(pl.col("n", "cents").fill_null(0))
     )
     for days in MERCHANT_WINDOWS:

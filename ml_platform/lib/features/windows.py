@@ -55,6 +55,67 @@ def running_count(grid: pl.LazyFrame, events: pl.LazyFrame, key: str, name: str)
     )
 
 
+def _grid_layout(grid: pl.DataFrame, key: str, caller: str) -> tuple[pl.Series, int]:
+    """The distinct keys of a dense grid in order, and its days per key; refuses other grids."""
+    keys = grid.get_column(key).cast(pl.Int64)
+    ids = keys.unique(maintain_order=True)
+    n_days = grid.height // max(ids.len(), 1)
+    if ids.len() * n_days != grid.height or not keys.is_sorted():
+        raise ValueError(f"{caller} needs a dense grid sorted by {key}, day")
+    return ids, n_days
+
+
+def _grid_rows(
+    grid: pl.DataFrame, ids: pl.Series, n_days: int, frame: pl.DataFrame, key: str, caller: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``frame`` (``key``, ``day``): its key's first grid row and its day index.
+
+    Refuses a key that is not on the grid or a day outside its range.
+    """
+    first = grid.get_column(DAY)[0]
+    rank = ids.search_sorted(frame.get_column(key).cast(pl.Int64))
+    day = (frame.get_column(DAY) - first).dt.total_days().to_numpy()
+    if frame.height and (
+        not ids.gather(rank.clip(upper_bound=ids.len() - 1)).equals(
+            frame.get_column(key).cast(pl.Int64), check_names=False
+        )
+        or day.min() < 0
+        or day.max() >= n_days
+    ):
+        raise ValueError(f"{caller}: a row's {key} or day is not on the grid")
+    return rank.cast(pl.Int64).to_numpy() * n_days, day
+
+
+def scatter_daily(grid: pl.DataFrame, daily: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Add ``daily``'s other columns to a dense grid at their (key, day) rows; null elsewhere.
+
+    The left join of the daily aggregates onto the grid, by row position: a (key, day) of the
+    dense grid (``dense_grid(...).collect()``) is the row ``rank(key) * days + day``, so each
+    column is one ``scatter`` into an all-null column, the grid's order kept (a two-column hash
+    join of the same frames is ~3x slower). ``daily`` holds at most one row per (key, day), on
+    the grid.
+    """
+    if grid.height == 0:
+        return grid.with_columns(
+            pl.lit(None, dtype).alias(name)
+            for name, dtype in daily.schema.items()
+            if name not in (key, DAY)
+        )
+    ids, n_days = _grid_layout(grid, key, "scatter_daily")
+    row0, day = _grid_rows(grid, ids, n_days, daily, key, "scatter_daily")
+    rows = row0 + day
+    if rows.size and np.bincount(rows).max() > 1:
+        raise ValueError(f"scatter_daily: daily holds a ({key}, {DAY}) more than once")
+    columns = [
+        pl.repeat(None, grid.height, dtype=dtype, eager=True)
+        .alias(name)
+        .scatter(rows, daily.get_column(name))
+        for name, dtype in daily.schema.items()
+        if name not in (key, DAY)
+    ]
+    return grid.with_columns(columns)
+
+
 def distinct_counts(
     grid: pl.DataFrame,
     presence: pl.DataFrame,
@@ -75,35 +136,18 @@ def distinct_counts(
     row, where it cancels that key's share of the running sum exactly. O(rows), no sort of the
     grid and no join.
     """
-    keys = grid.get_column(key).cast(pl.Int64)
-    ids = keys.unique(maintain_order=True)
-    n_days = grid.height // max(ids.len(), 1)
-    if ids.len() * n_days != grid.height or not keys.is_sorted():
-        raise ValueError(f"distinct_counts needs a dense grid sorted by {key}, day")
+    ids, n_days = _grid_layout(grid, key, "distinct_counts")
     size = grid.height
     if size == 0:
         return grid.with_columns(pl.lit(0, pl.Int64).alias(f"{prefix}_{days}") for days in windows)
-    first = grid.get_column(DAY)[0]
-    pairs = (
-        presence.select(pl.col(key).cast(pl.Int64), other, DAY)
-        .unique()
-        .sort(key, other, DAY)
-        .with_columns((pl.col(DAY) - pl.lit(first)).dt.total_days().alias("_day"))
-    )
+    pairs = presence.select(pl.col(key).cast(pl.Int64), other, DAY).unique().sort(key, other, DAY)
+    row0, day = _grid_rows(grid, ids, n_days, pairs, key, "distinct_counts")
     same_pair = (pl.col(key).shift(-1) == pl.col(key)) & (pl.col(other).shift(-1) == pl.col(other))
-    rank = ids.search_sorted(pairs.get_column(key))
-    day = pairs.get_column("_day").to_numpy()
-    if pairs.height and (
-        not ids.gather(rank.clip(upper_bound=ids.len() - 1)).equals(pairs.get_column(key))
-        or day.min() < 0
-        or day.max() >= n_days
-    ):
-        raise ValueError(f"distinct_counts: a presence's {key} or day is not on the grid")
-    pairs = pairs.with_columns(
-        pl.when(same_pair).then(pl.col("_day").shift(-1)).otherwise(n_days).alias("_next")
+    ends_at = np.where(
+        pairs.select(same_pair.fill_null(False)).to_series().to_numpy(),
+        np.roll(day, -1),
+        n_days,
     )
-    row0 = rank.cast(pl.Int64).to_numpy() * n_days
-    ends_at = pairs.get_column("_next").to_numpy()
     started = np.bincount(row0 + day, minlength=size + 1)
     counts = []
     for days in windows:

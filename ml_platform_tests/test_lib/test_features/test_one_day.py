@@ -98,3 +98,22 @@ def test_merchant_days_alone_equal_the_range(seed: int) -> None:
     assert together.height > 1_000
     assert together.get_column("merchant_fraud_rate_30d").drop_nulls().max() > 0
     assert together.equals(apart)
+
+
+def test_chargebacks_to_date_count_every_report_before_the_snapshot() -> None:
+    """Brute force: the as-of join needs each customer's days in order, not the whole frame's."""
+    tx, customers, labels = _history(3)
+    frame = customer_daily_features(
+        tx, customers, labels, START + dt.timedelta(days=3), START + dt.timedelta(days=DAYS + 2)
+    )
+    expected = (
+        frame.select("customer_id", "event_timestamp")
+        .join(labels.collect().select("customer_id", "reported_at"), on="customer_id", how="left")
+        .group_by("customer_id", "event_timestamp")
+        .agg((pl.col("reported_at") < pl.col("event_timestamp")).sum().alias("expected"))
+    )
+    checked = frame.join(expected, on=["customer_id", "event_timestamp"], how="left")
+    assert checked.get_column("expected").max() > 1  # customers with several reports
+    assert checked.get_column("chargebacks_to_date").equals(
+        checked.get_column("expected").cast(pl.Int64), check_names=False
+    )

@@ -76,3 +76,37 @@ def test_a_grid_that_is_not_dense_and_sorted_is_refused() -> None:
     for broken in (grid.head(grid.height - 1), grid.reverse()):
         with pytest.raises(ValueError, match="dense grid sorted"):
             w.distinct_counts(broken, presence, "k", "other", WINDOWS, "n")
+
+
+def _daily(seed: int, keys: list[int]) -> pl.DataFrame:
+    presence = _presence(seed, keys, n=300)
+    return presence.group_by("k", w.DAY).agg(
+        pl.len().cast(pl.Int64).alias("n"),
+        pl.col("other").cast(pl.Int128).sum().alias("big"),
+        pl.col("other").cast(pl.Float64).max().alias("top"),
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_scatter_daily_equals_a_left_join_in_the_grid_order(seed: int) -> None:
+    keys = [3, 8, 9, 20, 41]
+    grid = _grid(keys)
+    daily = _daily(seed, keys[:-1]).sample(fraction=1.0, shuffle=True, seed=seed)
+    scattered = w.scatter_daily(grid, daily, "k")
+    joined = grid.join(daily, on=["k", w.DAY], how="left", maintain_order="left")
+    assert scattered.equals(joined)
+    assert scattered.schema == joined.schema and scattered.get_column("n").null_count() > 0
+
+
+def test_scatter_daily_refuses_a_repeated_day_and_rows_off_the_grid() -> None:
+    grid = _grid([3, 8])
+    daily = _daily(1, [3, 8])
+    with pytest.raises(ValueError, match="more than once"):
+        w.scatter_daily(grid, pl.concat([daily, daily.head(1)]), "k")
+    off = daily.head(1).with_columns(pl.lit(5, pl.Int64).alias("k"))
+    with pytest.raises(ValueError, match="not on the grid"):
+        w.scatter_daily(grid, off, "k")
+    with pytest.raises(ValueError, match="dense grid sorted"):
+        w.scatter_daily(grid.reverse(), daily, "k")
+    empty = w.scatter_daily(_grid([]), daily.head(0), "k")
+    assert empty.height == 0 and empty.columns == ["k", w.DAY, "n", "big", "top"]
