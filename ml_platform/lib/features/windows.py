@@ -140,14 +140,18 @@ def distinct_counts(
     size = grid.height
     if size == 0:
         return grid.with_columns(pl.lit(0, pl.Int64).alias(f"{prefix}_{days}") for days in windows)
-    pairs = presence.select(pl.col(key).cast(pl.Int64), other, DAY).unique().sort(key, other, DAY)
-    row0, day = _grid_rows(grid, ids, n_days, pairs, key, "distinct_counts")
-    same_pair = (pl.col(key).shift(-1) == pl.col(key)) & (pl.col(other).shift(-1) == pl.col(other))
-    ends_at = np.where(
-        pairs.select(same_pair.fill_null(False)).to_series().to_numpy(),
-        np.roll(day, -1),
-        n_days,
-    )
+    row0, day = _grid_rows(grid, ids, n_days, presence, key, "distinct_counts")
+    # (key, other, day) as one integer, ordered by key, then other, then day: one sort of
+    # integers, then repeats dropped (a polars unique + sort of the three columns took ~8x
+    # longer; numpy 2.4's np.unique ~15x, it hashes before sorting).
+    code, n_codes = _codes(presence.get_column(other))
+    triple = np.sort((row0 // max(n_days, 1) * n_codes + code) * n_days + day)
+    triple = triple[np.concatenate(([True], triple[1:] != triple[:-1]))[: triple.size]]
+    day, pair = triple % n_days, triple // n_days
+    row0 = pair // n_codes * n_days
+    ends_at = np.full(triple.size, n_days)
+    same_pair = pair[1:] == pair[:-1]
+    ends_at[:-1][same_pair] = day[1:][same_pair]
     started = np.bincount(row0 + day, minlength=size + 1)
     counts = []
     for days in windows:
@@ -155,6 +159,16 @@ def distinct_counts(
         running = np.cumsum(started - np.bincount(row0 + until, minlength=size + 1))
         counts.append(pl.Series(f"{prefix}_{days}", running[:size], dtype=pl.Int64))
     return grid.with_columns(counts)
+
+
+def _codes(values: pl.Series) -> tuple[np.ndarray, int]:
+    """Each value's rank among the distinct values (null last), and the number of codes."""
+    distinct = values.drop_nulls().unique().sort()
+    if distinct.len() == 0:
+        return np.full(values.len(), 0, dtype=np.int64), 1
+    code = distinct.search_sorted(values.fill_null(distinct[0])).cast(pl.Int64).to_numpy()
+    nulls = values.is_null().to_numpy()
+    return np.where(nulls, distinct.len(), code), distinct.len() + 1
 
 
 def interval_events(frame: pl.LazyFrame, key: str, start: pl.Expr, until: pl.Expr) -> pl.LazyFrame:

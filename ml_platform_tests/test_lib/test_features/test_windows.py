@@ -51,6 +51,25 @@ def test_distinct_counts_equal_a_brute_force_count(seed: int) -> None:
     assert counted.get_column("n_1").dtype == pl.Int64
 
 
+def test_no_presence_counts_zero_everywhere() -> None:
+    grid = _grid([3, 8])
+    counted = w.distinct_counts(grid, _presence(1, [3]).head(0), "k", "other", WINDOWS, "n")
+    assert counted.height == grid.height
+    assert all(counted.get_column(f"n_{days}").sum() == 0 for days in WINDOWS)
+
+
+def test_string_values_and_nulls_count_as_values() -> None:
+    """Like ``n_unique`` of the one-day path: a null is one more distinct value."""
+    grid = _grid([3, 8])
+    presence = pl.DataFrame(
+        {"k": [3, 3, 3, 8], "other": ["b", None, "a", None], w.DAY: [START] * 3 + [LAST]}
+    )
+    counted = w.distinct_counts(grid, presence, "k", "other", WINDOWS, "n")
+    first = counted.filter(pl.col(w.DAY) == START)
+    assert first.get_column("n_1").to_list() == [3, 0]
+    assert counted.filter(pl.col(w.DAY) == LAST).get_column("n_30").to_list() == [0, 1]
+
+
 def test_an_empty_grid_gets_empty_columns() -> None:
     empty = _grid([])
     counted = w.distinct_counts(empty, _presence(1, [1]).head(0), "k", "other", WINDOWS, "n")
