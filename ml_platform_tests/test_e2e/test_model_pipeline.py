@@ -45,6 +45,8 @@ def test_train_register_gate_and_score(trained: Settings, instance: dg.DagsterIn
     assert first_gate["outcome"] == "promoted" and first_gate["champion_version"] == "1"
     model = _metadata(instance, "ml", "fraud_model")
     assert 0.5 < model["test_roc_auc"] <= 1.0
+    # The step reports its held-out evaluation and its MLflow calls apart.
+    assert model["evaluation_seconds"] > 0 and model["mlflow_logging_seconds"] > 0
 
     # Same data, same seed: an identical challenger is not better by the margin, so it is kept
     # out; the champion alias does not move.

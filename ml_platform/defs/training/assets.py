@@ -26,6 +26,7 @@ from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake.transaction import LakeTransaction
 from ml_platform.lib.timing import Phases
 from ml_platform.lib.training.dataset import SPLIT, TrainingSet, build_training_set
+from ml_platform.lib.training.evaluation import evaluate_training
 from ml_platform.lib.training.model import train_model
 from ml_platform.lib.training.promotion import champion_gate
 from ml_platform.lib.training.registry import log_training
@@ -161,6 +162,8 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
     trained = train_model(built.split("train"), built.split("validation"), seed=settings.seed)
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     phases = Phases()
+    evaluation = evaluate_training(built, trained)  # held-out scores, metrics, reference
+    phases.lap("evaluate")
     run = log_training(
         tracking,
         built,
@@ -169,6 +172,7 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
         code_version=_code_version(),
         dagster_run_id=context.run.run_id,
         phases=phases,
+        evaluation=evaluation,
     )
     context.log.info(
         f"registered {settings.model_name} v{run.version} (challenger): test ROC-AUC "
@@ -184,6 +188,8 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
             "validation_roc_auc": run.metrics.get("validation_roc_auc"),
             "best_iteration": int(run.metrics.get("best_iteration", 0)),
             "train_seconds": round(run.metrics.get("train_seconds", 0.0), 2),
+            "evaluation_seconds": round(phases.seconds["evaluate"], 3),
+            "mlflow_logging_seconds": round(phases.seconds["mlflow"], 3),
             "model_version": run.version,
             "model_uri": run.model_uri,
             "mlflow_run": dg.MetadataValue.url(run.run_url)

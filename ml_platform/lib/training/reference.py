@@ -1,7 +1,7 @@
 """The training reference distribution of every model feature, for drift monitoring.
 
 Computed on a model matrix (the training step passes its held-out splits, see
-``registry.monitoring_reference``) and logged with the model as JSON. Numeric features:
+``evaluation.monitoring_reference``) and logged with the model as JSON. Numeric features:
 quantile bin edges and the share of values in each bin, plus the empirical CDF at the
 percentiles; categorical features: the share of each category; both: the share of nulls.
 ``feature_proportions`` bins new values exactly as the reference was binned, so a monitor

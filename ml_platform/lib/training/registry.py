@@ -21,25 +21,19 @@ import mlflow
 import mlflow.lightgbm
 import numpy as np
 import pandas as pd
-import polars as pl
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.types import ColSpec, Schema, TensorSpec
 
 from ml_platform.lib.locking import file_lock
-from ml_platform.lib.monitoring.svg import horizontal_bars
 from ml_platform.lib.timing import Phases
 from ml_platform.lib.training import model as model_lib
-from ml_platform.lib.training.dataset import LABEL, TrainingSet
+from ml_platform.lib.training.dataset import TrainingSet
+from ml_platform.lib.training.evaluation import Evaluation, evaluate_training
 from ml_platform.lib.training.gate import GateDecision
 from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
-from ml_platform.lib.training.metrics import calibration_summary, evaluate
-from ml_platform.lib.training.reference import (
-    REFERENCE_FILE,
-    numeric_reference,
-    reference_distribution,
-)
+from ml_platform.lib.training.reference import REFERENCE_FILE
 from ml_platform.lib.training.tracking import Tracking, error_code, using
 
 CHALLENGER = "challenger"
@@ -91,6 +85,7 @@ def log_training(
     code_version: str | None = None,
     dagster_run_id: str | None = None,
     phases: Phases | None = None,
+    evaluation: Evaluation | None = None,
 ) -> TrainingRun:
     """Log a trained model with everything needed to trust, monitor and reproduce it.
 
@@ -111,9 +106,11 @@ def log_training(
         model_name: Registered model name.
         code_version: Version of the code that trained it (default: the package version).
         dagster_run_id: The Dagster run that trained it, if any.
-        phases: If given, gets the seconds of ``evaluate`` (held-out scores, metrics,
-            calibration, reference distribution, importance: computed before any MLflow call)
-            and ``mlflow`` (the run, its artifacts, the model, the registration, the alias).
+        phases: If given, gets the seconds of ``evaluate`` (only when ``evaluation`` is not
+            given) and ``mlflow`` (the run, its artifacts, the model, the registration, the
+            alias).
+        evaluation: The model's ``evaluate_training``, if the caller computed it already
+            (the training step does, to report its time apart); computed here otherwise.
 
     Returns:
         The run, the new version and the logged metrics.
@@ -126,27 +123,11 @@ def log_training(
     """
     phases = phases or Phases()
     code_version = code_version or default_code_version()
-    validation = training_set.split("validation")
-    test = training_set.split("test")
+    if evaluation is None:
+        evaluation = evaluate_training(training_set, trained)
+        phases.lap("evaluate")
     booster = trained.booster
-    scores = {
-        name: model_lib.score(booster, frame)
-        for name, frame in (("validation", validation), ("test", test))
-    }
-    labels = {"validation": _labels(validation), "test": _labels(test)}
-    metrics = {
-        f"{split}_{key}": value
-        for split in ("validation", "test")
-        for key, value in evaluate(labels[split], scores[split]).items()
-    }
-    metrics.update(
-        {
-            "train_seconds": trained.train_seconds,
-            "best_iteration": float(trained.best_iteration),
-            "train_rows_sampled": float(trained.train_rows),
-            "negative_sample_rate": trained.negative_sample_rate,
-        }
-    )
+    metrics = evaluation.metrics
     lineage = {
         **training_set.lineage,
         "seed": trained.params.get("seed"),
@@ -156,12 +137,7 @@ def log_training(
         "model_name": model_name,
     }
     tags = _lineage_tags(lineage)
-    input_example = model_matrix(test.head(INPUT_EXAMPLE_ROWS))
-    calibration = {s: calibration_summary(labels[s], scores[s]) for s in ("validation", "test")}
-    reference = monitoring_reference(validation, test, scores)
-    importance = _importance(booster)
-    chart = _importance_chart(importance)
-    phases.lap("evaluate")
+    input_example = model_matrix(training_set.split("test").head(INPUT_EXAMPLE_ROWS))
     registered: list[str] = []  # the new version, once log_model has registered it
     try:
         with (
@@ -175,10 +151,10 @@ def log_training(
             mlflow.log_params(_params(trained, lineage))
             files = {
                 LINEAGE_FILE: lineage,
-                CALIBRATION_FILE: calibration,
-                REFERENCE_FILE: reference,
-                IMPORTANCE_FILE: importance,
-                IMPORTANCE_PLOT: chart,
+                CALIBRATION_FILE: evaluation.calibration,
+                REFERENCE_FILE: evaluation.reference,
+                IMPORTANCE_FILE: evaluation.importance,
+                IMPORTANCE_PLOT: evaluation.importance_chart,
             }
             _log_files(files)
             info = mlflow.lightgbm.log_model(
@@ -250,38 +226,6 @@ def _failed_registration(
             "The aliases did not move."
         )
     return message + f"Version {version} was registered, then deleted; the aliases did not move."
-
-
-REFERENCE_SAMPLE_ROWS = 200_000
-"""Most held-out rows the monitoring reference describes (a uniform sample above it)."""
-REFERENCE_SAMPLE_SEED = 20_260_101
-
-
-def monitoring_reference(
-    validation: pl.DataFrame, test: pl.DataFrame, scores: dict[str, np.ndarray]
-) -> dict[str, Any]:
-    """The reference drift monitoring compares each scored day with.
-
-    Taken on the held-out splits (validation + test), the newest matured data the model was
-    evaluated on, rather than on the train split: the oldest training days include the
-    warm-up of the 30-day windows (counts and sums still growing) and the start of label
-    history (merchant fraud rates still growing), so a reference taken there makes a
-    stationary stream look drifted (PSI 0.4-0.6 on 30-day counts a month later on the demo
-    data, against < 0.04 with this reference). Includes the model's own score distribution
-    (``"score"``), for score drift.
-    """
-    held_out = pl.concat([validation, test], how="vertical_relaxed")
-    held_scores = np.concatenate([scores["validation"], scores["test"]])
-    population = "validation+test"
-    if held_out.height > REFERENCE_SAMPLE_ROWS:
-        rng = np.random.default_rng(REFERENCE_SAMPLE_SEED)
-        keep = np.sort(rng.choice(held_out.height, REFERENCE_SAMPLE_ROWS, replace=False))
-        population += f" (uniform sample of {REFERENCE_SAMPLE_ROWS:,} of {held_out.height:,} rows)"
-        held_out, held_scores = held_out[keep], held_scores[keep]
-    reference = reference_distribution(model_matrix(held_out))
-    reference["score"] = numeric_reference(held_scores)
-    reference["population"] = population
-    return reference
 
 
 def resolve_version(tracking: Tracking, name: str, alias_or_version: str | int) -> str:
@@ -419,10 +363,6 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
-def _labels(frame: Any) -> np.ndarray:
-    return frame.get_column(LABEL).to_numpy()
-
-
 def _lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
     tags = {
         f"lineage.delta_version.{table}": str(version)
@@ -468,27 +408,6 @@ def _signature() -> ModelSignature:
 def _pip_requirements() -> list[str]:
     # Explicit pins: MLflow's own inference imports the model in a subprocess (slow, noisy).
     return [f"lightgbm=={lgb.__version__}", f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]
-
-
-def _importance(booster: lgb.Booster) -> dict[str, dict[str, float]]:
-    names = booster.feature_name()
-    gain = booster.feature_importance(importance_type="gain")
-    split = booster.feature_importance(importance_type="split")
-    ranked = sorted(zip(names, gain, split, strict=True), key=lambda r: (-r[1], r[0]))
-    return {name: {"gain": float(g), "split": float(s)} for name, g, s in ranked}
-
-
-def _importance_chart(importance: dict[str, dict[str, float]]) -> str:
-    """The features' total gain as an SVG bar chart, largest first.
-
-    Milliseconds to draw: matplotlib took 0.2-0.4 s of the training step for the same chart
-    as a PNG.
-    """
-    return horizontal_bars(
-        "Feature importance (total gain)",
-        list(importance),
-        [importance[name]["gain"] for name in importance],
-    )
 
 
 @dataclass(frozen=True)

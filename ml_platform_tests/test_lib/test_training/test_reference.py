@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_platform.lib.training import registry
+from ml_platform.lib.training import evaluation
 from ml_platform.lib.training.dataset import TrainingSet
 from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
 from ml_platform.lib.training.reference import (
@@ -150,15 +150,15 @@ def test_the_monitoring_reference_describes_a_fixed_sample_of_a_large_held_out_s
         name: frame.get_column("amount").to_numpy()
         for name, frame in (("validation", validation), ("test", test))
     }
-    whole = registry.monitoring_reference(validation, test, scores)
+    whole = evaluation.monitoring_reference(validation, test, scores)
     assert whole["rows"] == rows and whole["population"] == "validation+test"
 
     cap = rows // 3
-    monkeypatch.setattr(registry, "REFERENCE_SAMPLE_ROWS", cap)
-    sampled = registry.monitoring_reference(validation, test, scores)
+    monkeypatch.setattr(evaluation, "REFERENCE_SAMPLE_ROWS", cap)
+    sampled = evaluation.monitoring_reference(validation, test, scores)
     assert sampled["rows"] == cap
     assert sampled["population"] == f"validation+test (uniform sample of {cap:,} of {rows:,} rows)"
-    assert registry.monitoring_reference(validation, test, scores) == sampled  # fixed seed
+    assert evaluation.monitoring_reference(validation, test, scores) == sampled  # fixed seed
     for reference in (whole, sampled):
         assert reference["score"] == reference["features"]["amount"]
     # A uniform sample: its deciles are the whole set's, closely.
