@@ -7,12 +7,15 @@ to (Dagster's telemetry is off in the instance files for the same reason). Set
 ``MLFLOW_DISABLE_TELEMETRY=false`` to opt back in.
 
 It also keeps typeguard from instrumenting Feast's classes when Feast is imported, which halves
-the start of every process (see ``lib/feast_import.py``).
+the start of every process (see ``lib/feast_import.py``), and lets Dagster's local SQLite
+storage commit events without an fsync each (WAL + ``synchronous=NORMAL``, see
+``lib/dagster_sqlite.py``).
 """
 
 import os
 
-from ml_platform.lib import feast_import
+from ml_platform.lib import dagster_sqlite, feast_import
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 feast_import.install()
+dagster_sqlite.install()
