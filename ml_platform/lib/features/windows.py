@@ -145,6 +145,8 @@ def distinct_counts(
     # integers, then repeats dropped (a polars unique + sort of the three columns took ~8x
     # longer; numpy 2.4's np.unique ~15x, it hashes before sorting).
     code, n_codes = _codes(presence.get_column(other))
+    if ids.len() * n_codes * n_days >= 2**62:
+        raise ValueError(f"distinct_counts: {ids.len()} keys x {n_codes} values x {n_days} days")
     triple = np.sort((row0 // max(n_days, 1) * n_codes + code) * n_days + day)
     triple = triple[np.concatenate(([True], triple[1:] != triple[:-1]))[: triple.size]]
     day, pair = triple % n_days, triple // n_days
