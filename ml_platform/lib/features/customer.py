@@ -142,22 +142,22 @@ def _range_windows(
     counted = w.distinct_counts(
         counted, presence, KEY, "merchant_category", CUSTOMER_WINDOWS, "categories"
     )
-    grid = (
-        w.scatter_daily(counted, daily.collect(), KEY)
-        .lazy()
-        .with_columns(pl.col("n", "cents", "squares", "nights", "foreigns").fill_null(0))
+    grid = w.scatter_daily(counted, daily.collect(), KEY).with_columns(
+        pl.col("n", "cents", "squares", "nights", "foreigns").fill_null(0)
     )
-    for days in CUSTOMER_WINDOWS:
+    sums = [
+        series
+        for column in ("n", "cents", "nights", "foreigns")
+        for series in w.window_sums(grid, KEY, column, CUSTOMER_WINDOWS)
+    ]
+    [active] = w.window_sums(grid, KEY, "n", (LOOKBACK_DAYS + 1,))
+    grid = grid.with_columns(*sums, active.alias("active_31")).lazy()
+    for days in CUSTOMER_WINDOWS:  # Int128 (no numpy type) and maxima: polars' rolling windows
         grid = grid.with_columns(
-            w.window_sum("n", days, KEY).alias(f"n_{days}"),
-            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
             w.window_sum("squares", days, KEY).alias(f"squares_{days}"),
             w.window_max("max_amount", days, KEY).alias(f"max_{days}"),
-            w.window_sum("nights", days, KEY).alias(f"nights_{days}"),
-            w.window_sum("foreigns", days, KEY).alias(f"foreigns_{days}"),
         )
     return grid.with_columns(
-        w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"),
         pl.col("last_ts").forward_fill(limit=LOOKBACK_DAYS - 1).over(KEY).alias("last_seen"),
     ).filter(pl.col(w.DAY) >= first)
 

@@ -80,6 +80,8 @@ def test_an_empty_grid_gets_empty_columns() -> None:
     ("presence", "message"),
     [
         (pl.DataFrame({"k": [5], "other": [1], w.DAY: [START]}), "not on the grid"),
+        (pl.DataFrame({"k": [100], "other": [1], w.DAY: [START]}), "not on the grid"),
+        (pl.DataFrame({"k": [1], "other": [1], w.DAY: [START]}), "not on the grid"),
         (pl.DataFrame({"k": [3], "other": [1], w.DAY: [LAST + dt.timedelta(days=1)]}), "grid"),
         (pl.DataFrame({"k": [3], "other": [1], w.DAY: [START - dt.timedelta(days=1)]}), "grid"),
     ],
@@ -129,3 +131,47 @@ def test_scatter_daily_refuses_a_repeated_day_and_rows_off_the_grid() -> None:
         w.scatter_daily(grid.reverse(), daily, "k")
     empty = w.scatter_daily(_grid([]), daily.head(0), "k")
     assert empty.height == 0 and empty.columns == ["k", w.DAY, "n", "big", "top"]
+
+
+def test_dense_grid_is_sorted_by_key_then_day_whatever_the_entities_order() -> None:
+    grid = w.dense_grid(pl.LazyFrame({"k": [9, 3, 9, 8]}), "k", START, START + dt.timedelta(2))
+    assert grid.collect().rows() == [
+        (k, START + dt.timedelta(days=d)) for k in (3, 8, 9) for d in range(3)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_window_sums_equal_polars_rolling_sums(seed: int) -> None:
+    keys = [3, 8, 9, 20, 41]
+    grid = w.scatter_daily(_grid(keys), _daily(seed, keys[:-1]), "k").with_columns(
+        pl.col("n").fill_null(0)
+    )
+    windows = (1, 7, 30, 31, 60)  # 60: longer than the grid's 45 days
+    sums = w.window_sums(grid, "k", "n", windows)
+    expected = grid.select(w.window_sum("n", days, "k").alias(f"n_{days}") for days in windows)
+    assert pl.DataFrame(sums).equals(expected)
+    assert expected.get_column("n_60").max() > expected.get_column("n_7").max() > 0
+
+
+def test_window_sums_refuse_nulls_floats_and_other_grids() -> None:
+    grid = w.scatter_daily(_grid([3, 8]), _daily(1, [3, 8]), "k")
+    with pytest.raises(ValueError, match="integer column without nulls"):
+        w.window_sums(grid, "k", "n", (7,))  # nulls on quiet days
+    with pytest.raises(ValueError, match="integer column without nulls"):
+        w.window_sums(grid.with_columns(pl.col("top").fill_null(0)), "k", "top", (7,))
+    filled = grid.with_columns(pl.col("n").fill_null(0))
+    with pytest.raises(ValueError, match="dense grid sorted"):
+        w.window_sums(filled.head(filled.height - 1), "k", "n", (7,))
+
+
+def test_sparse_keys_and_values_take_the_binary_search_path_with_the_same_counts() -> None:
+    """Ids too far apart for a lookup table, values too far apart for offsets."""
+    keys = [3, 8, 10**12, 10**12 + 5]
+    grid = _grid(keys)
+    presence = _presence(4, keys).with_columns(pl.col("other") * 10**14)
+    counted = w.distinct_counts(grid, presence, "k", "other", WINDOWS, "n")
+    for days in WINDOWS:
+        assert counted.get_column(f"n_{days}").to_list() == _brute_force(grid, presence, days)
+    off = pl.DataFrame({"k": [10**12 + 1], "other": [1], w.DAY: [START]})
+    with pytest.raises(ValueError, match="not on the grid"):
+        w.distinct_counts(grid, off, "k", "other", WINDOWS, "n")
