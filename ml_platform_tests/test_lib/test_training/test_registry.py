@@ -1,5 +1,6 @@
 """MLflow: store creation, a fully logged training run, the champion gate on a real registry."""
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -11,8 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ml_platform.lib.timing import Phases
 from ml_platform.lib.training import registry
 from ml_platform.lib.training.dataset import TRANSACTIONS, TrainingSet, transaction_features
+from ml_platform.lib.training.evaluation import evaluate_training
 from ml_platform.lib.training.gate import decide
 from ml_platform.lib.training.matrix import MODEL_FEATURES
 from ml_platform.lib.training.model import TrainedModel, score
@@ -108,6 +111,25 @@ def test_a_training_run_logs_everything_and_registers_a_challenger(
     loaded = registry.load_model(tracking, MODEL_NAME, "challenger")
     assert np.array_equal(score(loaded, served), score(trained.booster, test))
     assert loaded.model_to_string() == trained.booster.model_to_string()
+
+
+def test_a_given_evaluation_is_logged_as_is_and_not_recomputed(
+    training_set: TrainingSet, trained: TrainedModel, tracking: Tracking
+) -> None:
+    """The training step evaluates first (timed apart); log_training only talks to MLflow."""
+    evaluation = evaluate_training(training_set, trained)
+    marked = dataclasses.replace(evaluation, metrics={**evaluation.metrics, "marker": 7.0})
+    phases = Phases()
+    run = registry.log_training(
+        tracking, training_set, trained, MODEL_NAME, phases=phases, evaluation=marked
+    )
+    assert set(phases.seconds) == {"mlflow"}  # nothing evaluated inside
+    logged = tracking.client().get_run(run.run_id).data.metrics
+    assert logged["marker"] == 7.0 and run.metrics == marked.metrics
+    assert logged["test_roc_auc"] == pytest.approx(evaluation.metrics["test_roc_auc"])
+    with using(tracking):
+        reference = mlflow.artifacts.load_dict(f"runs:/{run.run_id}/{REFERENCE_FILE}")
+    assert reference == json.loads(json.dumps(evaluation.reference))
 
 
 def _gate(tracking: Tracking, training_set: TrainingSet, run: registry.TrainingRun) -> GateResult:
