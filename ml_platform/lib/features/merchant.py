@@ -87,16 +87,17 @@ def _range_windows(
         MERCHANT_WINDOWS,
         "customers",
     )
-    grid = (
-        w.scatter_daily(counted, daily.collect(), KEY)
-        .lazy()
-        .with_columns(pl.col("n", "cents").fill_null(0))
+    grid = w.scatter_daily(counted, daily.collect(), KEY).with_columns(
+        pl.col("n", "cents").fill_null(0)
     )
+    sums = [
+        series
+        for column in ("n", "cents")
+        for series in w.window_sums(grid, KEY, column, MERCHANT_WINDOWS)
+    ]
+    [active] = w.window_sums(grid, KEY, "n", (LOOKBACK_DAYS + 1,))
+    grid = grid.with_columns(*sums, active.alias("active_31")).lazy()
     for days in MERCHANT_WINDOWS:
-        grid = grid.with_columns(
-            w.window_sum("n", days, KEY).alias(f"n_{days}"),
-            w.window_sum("cents", days, KEY).alias(f"cents_{days}"),
-        )
         fraud = w.interval_events(
             reported,
             KEY,
@@ -104,7 +105,7 @@ def _range_windows(
             until=pl.col(w.DAY) + pl.duration(days=days),
         )
         grid = w.running_count(grid, fraud, KEY, f"fraud_{days}")
-    return grid.with_columns(w.window_sum("n", LOOKBACK_DAYS + 1, KEY).alias("active_31"))
+    return grid
 
 
 def _one_day_windows(tx: pl.LazyFrame, reported: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:

@@ -89,12 +89,13 @@ def _grid_layout(grid: pl.DataFrame, key: str, caller: str) -> tuple[pl.Series, 
     return ids, n_days
 
 
-def _grid_rows(
+def _grid_coordinates(
     grid: pl.DataFrame, ids: pl.Series, n_days: int, frame: pl.DataFrame, key: str, caller: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of ``frame`` (``key``, ``day``): its key's first grid row and its day index.
+    """For each row of ``frame`` (``key``, ``day``): its key's rank on the grid and its day index.
 
-    Refuses a key that is not on the grid or a day outside its range.
+    Its grid row is ``rank * n_days + day``. Refuses a key that is not on the grid or a day
+    outside its range.
     """
     first = grid.get_column(DAY)[0]
     keys = frame.get_column(key).cast(pl.Int64).to_numpy()
@@ -103,7 +104,7 @@ def _grid_rows(
     day = frame.get_column(DAY).to_physical().to_numpy().astype(np.int64) - epoch_day
     if frame.height and (rank.min() < 0 or day.min() < 0 or day.max() >= n_days):
         raise ValueError(f"{caller}: a row's {key} or day is not on the grid")
-    return rank * n_days, day
+    return rank, day
 
 
 def _ranks(known: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -141,8 +142,8 @@ def scatter_daily(grid: pl.DataFrame, daily: pl.DataFrame, key: str) -> pl.DataF
             if name not in (key, DAY)
         )
     ids, n_days = _grid_layout(grid, key, "scatter_daily")
-    row0, day = _grid_rows(grid, ids, n_days, daily, key, "scatter_daily")
-    rows = row0 + day
+    rank, day = _grid_coordinates(grid, ids, n_days, daily, key, "scatter_daily")
+    rows = rank * n_days + day
     if rows.size and np.bincount(rows).max() > 1:
         raise ValueError(f"scatter_daily: daily holds a ({key}, {DAY}) more than once")
     columns = [
@@ -179,14 +180,14 @@ def distinct_counts(
     size = grid.height
     if size == 0:
         return grid.with_columns(pl.lit(0, pl.Int64).alias(f"{prefix}_{days}") for days in windows)
-    row0, day = _grid_rows(grid, ids, n_days, presence, key, "distinct_counts")
+    rank, day = _grid_coordinates(grid, ids, n_days, presence, key, "distinct_counts")
     # (key, other, day) as one integer, ordered by key, then other, then day: one sort of
     # integers, then repeats dropped (a polars unique + sort of the three columns took ~8x
     # longer; numpy 2.4's np.unique ~15x, it hashes before sorting).
     code, n_codes = _codes(presence.get_column(other))
     if ids.len() * n_codes * n_days >= 2**62:
         raise ValueError(f"distinct_counts: {ids.len()} keys x {n_codes} values x {n_days} days")
-    triple = np.sort((row0 // max(n_days, 1) * n_codes + code) * n_days + day)
+    triple = np.sort((rank * n_codes + code) * n_days + day)
     triple = triple[np.concatenate(([True], triple[1:] != triple[:-1]))[: triple.size]]
     day, pair = triple % n_days, triple // n_days
     row0 = pair // n_codes * n_days
