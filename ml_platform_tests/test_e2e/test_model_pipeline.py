@@ -8,8 +8,10 @@ import polars as pl
 import pytest
 
 from ml_platform.defs.scoring import assets as scoring_assets
+from ml_platform.defs.training import assets as training_assets
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig
+from ml_platform.lib.training import dataset as dataset_module
 from ml_platform.lib.training.dataset import TrainingSet
 from ml_platform.lib.training.model import score
 from ml_platform.lib.training.registry import load_model, model_aliases
@@ -120,3 +122,43 @@ def test_a_backfill_scores_in_batches_of_days_all_or_nothing(
     evaluation = latest.event.asset_check_evaluation
     assert not evaluation.passed
     assert "score" in evaluation.metadata["summary"].value
+
+
+def test_the_training_set_is_written_in_batches_all_or_nothing(
+    trained: Settings, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = DeltaLake(trained.lake_uri)
+    order = ("event_timestamp", "transaction_id")
+    assert _metadata(instance, "ml", "training_set")["batches"] == 1
+    whole = lake.read("ml/training_set").sort(order)
+    first_model = _metadata(instance, "ml", "fraud_model")
+
+    # Four batches: the same rows and values, and the same model trained on them.
+    monkeypatch.setattr(training_assets, "TRAINING_BATCH_ROWS", whole.height // 4 + 1)
+    assert run_training(trained, instance).success
+    metadata = _metadata(instance, "ml", "training_set")
+    assert metadata["batches"] == 4 and metadata["dagster/row_count"] == whole.height
+    assert lake.read("ml/training_set").sort(order).equals(whole)
+    model = _metadata(instance, "ml", "fraud_model")
+    assert model["model_version"] == "2"
+    assert model["test_roc_auc"] == first_model["test_roc_auc"]
+    assert model["best_iteration"] == first_model["best_iteration"]
+
+    # A batch that fails leaves the table as it was: the batches before it are undone.
+    version = lake.version("ml/training_set")
+    real = dataset_module.historical_features
+    calls = []
+
+    def third_batch_fails(*args, **kwargs) -> pl.DataFrame:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("feature table unreadable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "historical_features", third_batch_fails)
+    outcome = run_training(trained, instance)
+    assert not outcome.success
+    assert len(calls) == 3
+    assert lake.version("ml/training_set") > version  # two batches were written ...
+    assert lake.read("ml/training_set").sort(order).equals(whole)  # ... and undone
+    assert _metadata(instance, "ml", "fraud_model")["model_version"] == "2"  # no new model

@@ -25,11 +25,12 @@ from ml_platform.lib.feature_store.definitions import SERVICE_NAME
 from ml_platform.lib.feature_store.store import feature_repo
 from ml_platform.lib.lake.transaction import LakeTransaction
 from ml_platform.lib.timing import Phases
-from ml_platform.lib.training.dataset import SPLIT, TrainingSet, build_training_set
+from ml_platform.lib.training.dataset import SPLIT, SPLIT_NAMES, plan_training_set
 from ml_platform.lib.training.evaluation import evaluate_training
 from ml_platform.lib.training.model import train_model
 from ml_platform.lib.training.promotion import champion_gate
 from ml_platform.lib.training.registry import log_training
+from ml_platform.lib.training.stored import StoredTrainingSet
 from ml_platform.lib.training.tracking import configure
 from ml_platform.settings import PROJECT_ROOT
 
@@ -40,6 +41,8 @@ TRAINING_SET_KEY = dg.AssetKey(["ml", "training_set"])
 MODEL_KEY = dg.AssetKey(["ml", "fraud_model"])
 CHAMPION_KEY = dg.AssetKey(["ml", "champion"])
 HEADLINE = ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "log_loss")
+TRAINING_BATCH_ROWS = 1_000_000
+"""Most training-set rows featured and written at once (memory follows the batch)."""
 
 
 def _code_version() -> str | None:
@@ -79,9 +82,18 @@ def _latest_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey) -> dic
     return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
 
-def _training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> TrainingSet:
-    lineage = json.loads(_latest_metadata(context, TRAINING_SET_KEY)["lineage"])
-    return TrainingSet(frame=platform.lake().read(TRAINING_SET_TABLE), lineage=lineage)
+def _training_set(
+    context: dg.AssetExecutionContext, platform: PlatformResource
+) -> StoredTrainingSet:
+    """The training set at the version its latest materialization wrote, read a split at a time."""
+    metadata = _latest_metadata(context, TRAINING_SET_KEY)
+    version = metadata.get("delta_version")
+    return StoredTrainingSet(
+        lake=platform.lake(),
+        table=TRAINING_SET_TABLE,
+        version=int(version) if version is not None else None,
+        lineage=json.loads(metadata["lineage"]),
+    )
 
 
 @dg.asset(
@@ -109,7 +121,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
     settings = platform.settings()
     as_of = _as_of(platform)
     try:
-        built = build_training_set(
+        plan = plan_training_set(
             platform.lake(), feature_repo(settings), as_of, settings.label_maturity_days
         )
     except ValueError as error:
@@ -120,21 +132,35 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
                 "data, or lower ML_PLATFORM_LABEL_MATURITY_DAYS."
             )
         ) from error
-    with LakeTransaction(platform.lake()) as tx:
-        version = tx.replace(TRAINING_SET_TABLE, built.frame, None, built.frame.schema)
-    counts = built.frame.group_by(SPLIT).agg(
-        pl.len().alias("rows"), pl.col("label").sum().alias("frauds")
+    context.log.info(f"training set as of {as_of}: {plan.rows:,} rows, featured in batches")
+    written, batches = 0, 0
+    with LakeTransaction(platform.lake()) as tx:  # all batches or none
+        for batch in plan.batches(TRAINING_BATCH_ROWS):
+            if written == 0:
+                schema = batch.schema
+                version = tx.replace(TRAINING_SET_TABLE, batch, None, schema)
+            else:
+                version = tx.append(TRAINING_SET_TABLE, batch, schema)
+            written, batches = written + batch.height, batches + 1
+            context.log.info(f"training set: {written:,} of {plan.rows:,} rows written")
+    rows = plan.lineage["rows"]
+    counts = pl.DataFrame(
+        {
+            SPLIT: list(SPLIT_NAMES),
+            "rows": [rows[name]["rows"] for name in SPLIT_NAMES],
+            "frauds": [rows[name]["fraud"] for name in SPLIT_NAMES],
+        }
     )
-    context.log.info(f"training set as of {as_of}: {built.frame.height} rows")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": built.frame.height,
+            "dagster/row_count": plan.rows,
+            "batches": batches,
             "as_of": as_of.isoformat(),
             "label_maturity_days": settings.label_maturity_days,
             "feature_service": SERVICE_NAME,
             "rows_by_split": markdown_preview(counts.sort(SPLIT)),
-            "delta_versions": dg.MetadataValue.json(built.lineage.get("delta_versions", {})),
-            "lineage": json.dumps(built.lineage, default=str),
+            "delta_versions": dg.MetadataValue.json(plan.lineage.get("delta_versions", {})),
+            "lineage": json.dumps(plan.lineage, default=str),
             "delta_version": version,
         }
     )
@@ -158,8 +184,12 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
 def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Train, log and register a challenger."""
     settings = platform.settings()
-    built = _training_set(context, platform)
-    trained = train_model(built.split("train"), built.split("validation"), seed=settings.seed)
+    stored = _training_set(context, platform)
+    # Only the train rows the negative sampling keeps, and the held-out splits, are read.
+    train, sample = stored.sampled_train(settings.seed)
+    built = stored.held_out()
+    trained = train_model(train, built.split("validation"), seed=settings.seed, sampled=sample)
+    del train
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     phases = Phases()
     evaluation = evaluate_training(built, trained)  # held-out scores, metrics, reference
@@ -230,13 +260,13 @@ def champion(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Decide whether the challenger replaces the champion."""
     settings = platform.settings()
     challenger_version = str(_latest_metadata(context, MODEL_KEY)["model_version"])
-    built = _training_set(context, platform)
+    test = _training_set(context, platform).split("test")
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     result = champion_gate(
         tracking,
         settings.model_name,
         challenger_version,
-        built.split("test"),
+        test,
         settings.promotion_margin,
     )
     decision = result.decision

@@ -16,7 +16,7 @@ same rows in the same order, whatever landed since.
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +30,26 @@ from ml_platform.lib.feature_store.definitions import (
 from ml_platform.lib.feature_store.retrieval import historical_features
 from ml_platform.lib.features.catalog import TIMESTAMP
 from ml_platform.lib.lake.delta import DeltaLake
+from ml_platform.lib.training.splits import (
+    DEFAULT_SPLITS,
+    LABEL,
+    SPLIT,
+    SPLIT_NAMES,
+    check_splits,
+    split_by_time,
+    split_counts,
+)
 
 TRANSACTIONS = "silver/transactions"
 LABELS = "silver/labels"
-LABEL = "label"
-SPLIT = "split"
-SPLIT_NAMES = ("train", "validation", "test")
-DEFAULT_SPLITS = (0.70, 0.15, 0.15)
 ENTITY_COLUMNS = ("transaction_id", "customer_id", "merchant_id", TIMESTAMP)
 LINEAGE_FORMAT = 1
+BATCH_ROWS = 1_000_000
+"""Most entity rows given their features at once by default (``TrainingSetPlan.batches``).
+
+The featured frame is ~50 columns wide and the point-in-time joins copy it: a batch at a time,
+a 10M-transaction history's training set (~8M rows) needs a few hundred MB per batch where
+the whole set at once took ~9 GB."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,125 @@ def feature_columns(repo: FeatureRepo) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class TrainingSetPlan:
+    """A training set before its features: the labelled entity rows, their split, the lineage.
+
+    ``plan_training_set`` decides every row, label and split from the small entity columns;
+    ``batches`` then gives the rows their features a slice at a time (a row's features depend
+    on that row and the feature tables only), so a caller can write each slice before the next
+    is computed. ``build_training_set`` concatenates them.
+
+    Attributes:
+        entities: One row per matured transaction in time order (``event_timestamp``, then
+            ``transaction_id``): the entity columns, the request fields and ``label``.
+        splits: Each entity row's split, in the same order.
+        lineage: As ``TrainingSet.lineage``.
+        lake: The lake pinned at the versions the lineage records.
+        repo: The Feast definitions of the feature service.
+    """
+
+    entities: pl.DataFrame
+    splits: pl.Series
+    lineage: dict[str, Any]
+    lake: PinnedLake
+    repo: FeatureRepo
+
+    @property
+    def rows(self) -> int:
+        """Rows of the training set."""
+        return self.entities.height
+
+    def batches(self, max_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        """The training set's rows with their features, ``max_rows`` entity rows at a time.
+
+        Concatenated in order, the batches are ``build_training_set``'s frame whatever
+        ``max_rows`` is: same rows, order, columns and values.
+
+        Raises:
+            ValueError: If ``max_rows`` is below 1.
+        """
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+        for offset in range(0, self.rows, max_rows):
+            entities = self.entities.slice(offset, max_rows)
+            featured = historical_features(self.lake, entities, self.repo)
+            yield featured.with_columns(self.splits.slice(offset, max_rows))
+
+
+def plan_training_set(
+    lake: DeltaLake,
+    repo: FeatureRepo,
+    as_of: dt.datetime,
+    maturity_days: int,
+    splits: Sequence[float] = DEFAULT_SPLITS,
+    versions: Mapping[str, int] | None = None,
+) -> TrainingSetPlan:
+    """Plan the training set of transactions whose label has matured by ``as_of``.
+
+    Takes the arguments of ``build_training_set`` (see there); reads only the entity columns
+    of the matured transactions and the reported chargebacks.
+
+    Raises:
+        ValueError: On bad arguments, a missing table, or too few matured rows for three
+            non-empty, non-overlapping splits.
+    """
+    as_of = _as_utc(as_of)
+    if maturity_days < 0:
+        raise ValueError(f"maturity_days must be >= 0, got {maturity_days}")
+    shares = check_splits(splits)
+    tables = source_tables(repo)
+    if versions is None:
+        versions = lake_versions(lake, tables)
+    missing = [t for t in tables if t not in versions]
+    if missing:
+        raise ValueError(f"no version given for tables {missing}")
+    pinned = PinnedLake(lake, {t: int(versions[t]) for t in tables})
+    cutoff = as_of - dt.timedelta(days=maturity_days)
+
+    transactions = (
+        pinned.scan(TRANSACTIONS)
+        .filter(pl.col(TIMESTAMP) <= cutoff)
+        .select(*ENTITY_COLUMNS, *TRANSACTION_REQUEST_COLUMNS)
+        .sort(TIMESTAMP, "transaction_id")
+        .collect()
+    )
+    fraud = (
+        pinned.scan(LABELS)
+        .filter(pl.col("is_fraud") & (pl.col("reported_at") <= as_of))
+        .select("transaction_id")
+        .unique()
+        .with_columns(pl.lit(1, pl.Int32).alias(LABEL))
+        .collect()
+    )
+    entities = (
+        entity_frame(transactions)
+        .join(fraud, on="transaction_id", how="left", maintain_order="left")
+        .with_columns(pl.col(LABEL).fill_null(0))
+    )
+    labelled, bounds = split_by_time(entities, shares)
+    lineage = {
+        "format": LINEAGE_FORMAT,
+        "as_of": as_of.isoformat(),
+        "maturity_days": maturity_days,
+        "label_cutoff": cutoff.isoformat(),
+        "splits": list(shares),
+        "delta_versions": dict(pinned.versions),
+        "feature_service": SERVICE_NAME,
+        "feature_service_fingerprint": feature_service_fingerprint(repo),
+        "features": feature_columns(repo),
+        "rows": split_counts(labelled),
+        "split_bounds": bounds,
+    }
+    return TrainingSetPlan(
+        entities=entities,
+        splits=labelled.get_column(SPLIT),
+        lineage=lineage,
+        lake=pinned,
+        repo=repo,
+    )
+
+
 def build_training_set(
     lake: DeltaLake,
     repo: FeatureRepo,
@@ -185,7 +315,10 @@ def build_training_set(
     splits: Sequence[float] = DEFAULT_SPLITS,
     versions: Mapping[str, int] | None = None,
 ) -> TrainingSet:
-    """Build the training set of transactions whose label has matured by ``as_of``.
+    """Build the training set of transactions whose label has matured by ``as_of``, in memory.
+
+    The training step itself writes ``plan_training_set``'s batches one by one instead (its
+    memory then follows the batch, not the history); this is their concatenation.
 
     Args:
         lake: The lake with ``silver/transactions``, ``silver/labels`` and the feature tables.
@@ -206,54 +339,9 @@ def build_training_set(
         ValueError: On bad arguments, a missing table, or too few matured rows for three
             non-empty, non-overlapping splits.
     """
-    as_of = _as_utc(as_of)
-    if maturity_days < 0:
-        raise ValueError(f"maturity_days must be >= 0, got {maturity_days}")
-    shares = _check_splits(splits)
-    tables = source_tables(repo)
-    if versions is None:
-        versions = lake_versions(lake, tables)
-    missing = [t for t in tables if t not in versions]
-    if missing:
-        raise ValueError(f"no version given for tables {missing}")
-    pinned = PinnedLake(lake, {t: int(versions[t]) for t in tables})
-    cutoff = as_of - dt.timedelta(days=maturity_days)
-
-    transactions = (
-        pinned.scan(TRANSACTIONS)
-        .filter(pl.col(TIMESTAMP) <= cutoff)
-        .sort(TIMESTAMP, "transaction_id")
-        .collect()
-    )
-    fraud = (
-        pinned.scan(LABELS)
-        .filter(pl.col("is_fraud") & (pl.col("reported_at") <= as_of))
-        .select("transaction_id")
-        .unique()
-        .with_columns(pl.lit(1, pl.Int32).alias(LABEL))
-        .collect()
-    )
-    entities = (
-        entity_frame(transactions)
-        .join(fraud, on="transaction_id", how="left", maintain_order="left")
-        .with_columns(pl.col(LABEL).fill_null(0))
-    )
-    featured = historical_features(pinned, entities, repo)
-    frame, bounds = _split_by_time(featured, shares)
-    lineage = {
-        "format": LINEAGE_FORMAT,
-        "as_of": as_of.isoformat(),
-        "maturity_days": maturity_days,
-        "label_cutoff": cutoff.isoformat(),
-        "splits": list(shares),
-        "delta_versions": dict(pinned.versions),
-        "feature_service": SERVICE_NAME,
-        "feature_service_fingerprint": feature_service_fingerprint(repo),
-        "features": feature_columns(repo),
-        "rows": _counts(frame),
-        "split_bounds": bounds,
-    }
-    return TrainingSet(frame=frame, lineage=lineage)
+    plan = plan_training_set(lake, repo, as_of, maturity_days, splits, versions)
+    frame = pl.concat(list(plan.batches()), how="vertical")
+    return TrainingSet(frame=frame, lineage=plan.lineage)
 
 
 def rebuild_training_set(
@@ -294,60 +382,3 @@ def _as_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
-
-
-def _check_splits(splits: Sequence[float]) -> tuple[float, float, float]:
-    if len(splits) != len(SPLIT_NAMES) or any(s <= 0 for s in splits):
-        raise ValueError(f"splits must be three positive shares, got {tuple(splits)}")
-    if abs(sum(splits) - 1.0) > 1e-9:
-        raise ValueError(f"splits must sum to 1, got {tuple(splits)} (sum {sum(splits)})")
-    train, validation, test = (float(s) for s in splits)
-    return train, validation, test
-
-
-def _split_by_time(
-    frame: pl.DataFrame, shares: tuple[float, float, float]
-) -> tuple[pl.DataFrame, dict[str, dict[str, str]]]:
-    """Assign each row its split by event time; equal timestamps never straddle a boundary.
-
-    ``frame`` is sorted by time. The validation split starts at the timestamp of the row at
-    the train share's position, the test split likewise: a row goes to the earlier split only
-    when it is strictly older than the boundary, so the splits never overlap in time.
-    """
-    n = frame.height
-    timestamps = frame.get_column(TIMESTAMP)
-    if n < len(SPLIT_NAMES):
-        raise ValueError(f"only {n} matured transactions: too few to split")
-    first_validation = timestamps[int(n * shares[0])]
-    first_test = timestamps[int(n * (shares[0] + shares[1]))]
-    split = (
-        pl.when(pl.col(TIMESTAMP) < first_validation)
-        .then(pl.lit(SPLIT_NAMES[0]))
-        .when(pl.col(TIMESTAMP) < first_test)
-        .then(pl.lit(SPLIT_NAMES[1]))
-        .otherwise(pl.lit(SPLIT_NAMES[2]))
-        .alias(SPLIT)
-    )
-    frame = frame.with_columns(split)
-    bounds = (
-        frame.group_by(SPLIT)
-        .agg(pl.col(TIMESTAMP).min().alias("first"), pl.col(TIMESTAMP).max().alias("last"))
-        .to_dicts()
-    )
-    found = {row[SPLIT]: row for row in bounds}
-    empty = [name for name in SPLIT_NAMES if name not in found]
-    if empty:
-        raise ValueError(
-            f"the {n} matured transactions leave the {empty} split(s) empty: "
-            "need more distinct event times"
-        )
-    return frame, {
-        name: {"first": found[name]["first"].isoformat(), "last": found[name]["last"].isoformat()}
-        for name in SPLIT_NAMES
-    }
-
-
-def _counts(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
-    rows = frame.group_by(SPLIT).agg(pl.len().alias("rows"), pl.col(LABEL).sum().alias("fraud"))
-    found = {r[SPLIT]: {"rows": int(r["rows"]), "fraud": int(r["fraud"])} for r in rows.to_dicts()}
-    return {name: found.get(name, {"rows": 0, "fraud": 0}) for name in SPLIT_NAMES}

@@ -49,6 +49,9 @@ MAX_ROUNDS = 1000
 EARLY_STOPPING_ROUNDS = 50
 NEGATIVES_PER_POSITIVE = 25
 
+Sample = tuple[np.ndarray, np.ndarray, float]
+"""``negative_sample``'s result: kept-row mask, weights of the kept rows, negative rate."""
+
 
 @dataclass(frozen=True)
 class TrainedModel:
@@ -75,7 +78,7 @@ class TrainedModel:
 
 def negative_sample(
     labels: np.ndarray, seed: int, negatives_per_positive: int = NEGATIVES_PER_POSITIVE
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> Sample:
     """Keep every positive and a seeded share of negatives; weight kept negatives up.
 
     Args:
@@ -101,28 +104,44 @@ def train_model(
     validation: pl.DataFrame,
     seed: int,
     params: dict[str, Any] | None = None,
+    sampled: Sample | None = None,
 ) -> TrainedModel:
     """Train the LightGBM fraud classifier with early stopping on the validation rows.
 
     Args:
-        train: Training rows (model features and ``label``), in a fixed order.
+        train: Training rows (model features and ``label``), in a fixed order: the whole train
+            split, or only the rows ``sampled`` keeps.
         validation: Validation rows (never sampled), newer than ``train``.
         seed: Seed of LightGBM and of the negative sampling.
         params: LightGBM parameters; ``PARAMS`` by default.
+        sampled: The negative sample already taken of the whole train split
+            (``negative_sample(split_labels(split), seed)``), ``train`` then holding only its
+            kept rows in order: the same model as passing the whole split, without having it
+            in memory. By default the sample is taken here.
 
     Returns:
         The booster cut at its best iteration and the training facts.
 
     Raises:
-        ValueError: If either split lacks fraud or legitimate rows.
+        ValueError: If either split lacks fraud or legitimate rows, or ``train`` is not the
+            rows ``sampled`` keeps.
     """
-    y_train = _labels(train, "train")
-    y_valid = _labels(validation, "validation")
-    keep, weights, rate = negative_sample(y_train, seed)
+    if sampled is None:
+        y_train = split_labels(train, "train")
+        keep, weights, rate = negative_sample(y_train, seed)
+        train, y_train = train.filter(pl.Series(keep)), y_train[keep]
+    else:
+        keep, weights, rate = sampled
+        if int(keep.sum()) != train.height:
+            raise ValueError(
+                f"the sample keeps {int(keep.sum())} rows but {train.height} train rows were given"
+            )
+        y_train = train.get_column(LABEL).to_numpy().astype(np.int64)
+    y_valid = split_labels(validation, "validation")
     params = {**(PARAMS if params is None else params), "seed": seed}
     train_set = lgb.Dataset(
-        model_matrix(train.filter(pl.Series(keep))),
-        label=y_train[keep],
+        model_matrix(train),
+        label=y_train,
         weight=weights,
         categorical_feature=list(CATEGORICAL_FEATURES),
         free_raw_data=True,
@@ -163,7 +182,12 @@ def score(booster: lgb.Booster, frame: pl.DataFrame) -> np.ndarray:
     return np.asarray(booster.predict(model_matrix(frame)), dtype=np.float64)
 
 
-def _labels(frame: pl.DataFrame, name: str) -> np.ndarray:
+def split_labels(frame: pl.DataFrame, name: str) -> np.ndarray:
+    """The 0/1 labels of a split's rows, checked to hold both classes.
+
+    Raises:
+        ValueError: If the split has no fraud or no legitimate row.
+    """
     labels = frame.get_column(LABEL).to_numpy().astype(np.int64)
     positives = int(labels.sum())
     if positives == 0 or positives == labels.size:

@@ -23,8 +23,10 @@ from ml_platform.lib.training.dataset import (
     entity_frame,
     feature_service_fingerprint,
     lake_versions,
+    plan_training_set,
     source_tables,
 )
+from ml_platform_tests.test_lib.test_training.conftest import AS_OF as AS_OF_SIMULATED
 from ml_platform_tests.test_lib.test_training.conftest import MATURITY_DAYS, SimulatedLake
 
 UTC = dt.UTC
@@ -177,3 +179,18 @@ def test_lineage_names_versions_and_feature_service(
     assert lineage["feature_service"] == "fraud_detection"
     assert lineage["feature_service_fingerprint"] == feature_service_fingerprint(simulated.repo)
     assert set(lineage["features"]) <= set(training_set.frame.columns)
+
+
+def test_batches_concatenate_to_the_whole_training_set(
+    simulated: SimulatedLake, training_set: TrainingSet
+) -> None:
+    plan = plan_training_set(simulated.lake, simulated.repo, AS_OF_SIMULATED, MATURITY_DAYS)
+    assert plan.rows == training_set.frame.height
+    assert plan.lineage == training_set.lineage
+    max_rows = plan.rows // 5 + 7  # five batches, the last one shorter
+    batches = list(plan.batches(max_rows))
+    assert [b.height for b in batches[:-1]] == [max_rows] * (len(batches) - 1)
+    assert len(batches) == 5
+    assert pl.concat(batches).equals(training_set.frame)
+    with pytest.raises(ValueError, match="max_rows"):
+        next(plan.batches(0))
