@@ -1,9 +1,12 @@
 """Customer daily snapshots: behaviour over 1/7/30-day windows as of each day's end."""
 
 import datetime as dt
+from typing import Any
 
+import numpy as np
 import polars as pl
 
+from ml_platform.lib.features import day_windows as dr
 from ml_platform.lib.features import windows as w
 from ml_platform.lib.features.catalog import (
     CUSTOMER_DAILY,
@@ -15,6 +18,8 @@ from ml_platform.lib.features.catalog import (
 KEY = CUSTOMER_DAILY.join_key
 LOOKBACK_DAYS = 30  # days before the first snapshot day that windows and the entity set need
 NIGHT_END_HOUR = 6
+_SQUARABLE_CENTS = 3_037_000_499  # the largest int64 whose square fits in int64
+_NO_TIME = np.iinfo(np.int64).min  # "no timestamp" among int64 microseconds
 
 
 def input_range(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -163,51 +168,61 @@ def _range_windows(
 
 
 def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
-    """The same window columns for the one day ``day``: plain aggregations, no grid.
+    """The same window columns for the one day ``day``: by row position, no grid.
 
-    Computing one new day is the daily job's common case; a grid of every entity over the
-    31-day lookback costs about a quarter of a whole history's backfill, filtered aggregations
-    over the same transactions a few percent. Each column equals its ``_range_windows``
-    counterpart (exact integer sums, the same maxima, distinct counts and last timestamp; a
-    test compares every day of a history computed both ways).
+    Computing one new day is the daily job's common case. Each row of the lookback is placed by
+    its customer and its age in days (``DayRows``); every window is then a column of a running
+    sum or maximum along the ages. Each column equals its ``_range_windows`` counterpart (exact
+    integer sums, the same maxima, distinct counts and last timestamp; a test compares every
+    day of a history computed both ways). Squared cents are summed in int64 here: amounts
+    whose squares could overflow it (beyond ~$30M, or sums past 9.2e18) take the range path.
     """
-
-    def within(days: int) -> pl.Expr:  # the window's days: day - days + 1 … day
-        return pl.col(w.DAY).is_between(day - dt.timedelta(days=days - 1), day)
-
-    aggregations: list[pl.Expr] = [
-        within(LOOKBACK_DAYS + 1).sum().cast(pl.Int64).alias("active_31"),
-        pl.col("event_timestamp").filter(within(LOOKBACK_DAYS)).max().alias("last_seen"),
-    ]
-    for days in CUSTOMER_WINDOWS:
-        inside = within(days)
-        aggregations += [
-            inside.sum().cast(pl.Int64).alias(f"n_{days}"),
-            w.cents(pl.col("amount")).filter(inside).sum().alias(f"cents_{days}"),
-            w.squared_cents(pl.col("amount")).filter(inside).sum().alias(f"squares_{days}"),
-            pl.col("amount").filter(inside).max().fill_null(0).alias(f"max_{days}"),
-            pl.col("night").filter(inside).sum().alias(f"nights_{days}"),
-            pl.col("foreign").filter(inside).sum().alias(f"foreigns_{days}"),
-            pl.col("merchant_id")
-            .filter(inside)
-            .n_unique()
-            .cast(pl.Int64)
-            .alias(f"merchants_{days}"),
-            pl.col("merchant_category")
-            .filter(inside)
-            .n_unique()
-            .cast(pl.Int64)
-            .alias(f"categories_{days}"),
-        ]
-    windows = tx.group_by(KEY).agg(aggregations)
-    counts = [c for c in _window_names() if c != "last_seen"]
+    rows = tx.collect()
+    keys = entities.select(pl.col(KEY).cast(pl.Int64)).unique().sort(KEY).collect()
+    windows = (*CUSTOMER_WINDOWS, LOOKBACK_DAYS, LOOKBACK_DAYS + 1)
+    placed = dr.DayRows.place(keys.get_column(KEY), rows[KEY], rows[w.DAY], day, windows)
+    counts = placed.counts((*CUSTOMER_WINDOWS, LOOKBACK_DAYS + 1))
+    cents = rows.select(w.cents(pl.col("amount"))).to_series().to_numpy()
+    if np.abs(cents).max(initial=0) > _SQUARABLE_CENTS or not dr.fits_int64(
+        cents * cents, counts[-1]
+    ):
+        start = day - dt.timedelta(days=LOOKBACK_DAYS)
+        return _range_windows(tx, entities, start, day, day)
+    columns: dict[str, Any] = {"active_31": counts[-1]}
+    [last_us] = placed.maxima(_microseconds(rows["event_timestamp"]), (LOOKBACK_DAYS,))
+    sums = {
+        name: placed.sums(rows[column].to_numpy(), CUSTOMER_WINDOWS)
+        for name, column in (("nights", "night"), ("foreigns", "foreign"))
+    }
+    sums["cents"] = placed.sums(cents, CUSTOMER_WINDOWS)
+    sums["squares"] = placed.sums(cents * cents, CUSTOMER_WINDOWS)
+    maxima = placed.maxima(rows["amount"].to_numpy(), CUSTOMER_WINDOWS)
+    distinct = {
+        name: placed.distinct(*w._codes(rows[column]), CUSTOMER_WINDOWS)
+        for name, column in (("merchants", "merchant_id"), ("categories", "merchant_category"))
+    }
+    for i, days in enumerate(CUSTOMER_WINDOWS):
+        columns[f"n_{days}"] = counts[i]
+        for name in ("cents", "squares", "nights", "foreigns"):
+            columns[f"{name}_{days}"] = sums[name][i]
+        columns[f"max_{days}"] = np.where(counts[i] > 0, maxima[i], 0.0)
+        columns[f"merchants_{days}"] = distinct["merchants"][i]
+        columns[f"categories_{days}"] = distinct["categories"][i]
+    seen = pl.Series("last_seen", last_us).replace(_NO_TIME, None).cast(pl.Datetime("us"))
     return (
-        entities.select(pl.col(KEY).cast(pl.Int64))
-        .unique()
-        .join(windows.with_columns(pl.col(KEY).cast(pl.Int64)), on=KEY, how="left")
-        .with_columns(pl.col(counts).fill_null(0), pl.lit(day).alias(w.DAY))
-        .sort(KEY)  # the order of the range path's grid (customer, then day)
+        pl.concat([keys, pl.DataFrame(columns)], how="horizontal")
+        .with_columns(
+            seen.dt.replace_time_zone("UTC").cast(rows.schema["event_timestamp"]),
+            *(pl.col(f"squares_{days}").cast(pl.Int128) for days in CUSTOMER_WINDOWS),
+            pl.lit(day).alias(w.DAY),
+        )
+        .lazy()
     )
+
+
+def _microseconds(timestamps: pl.Series) -> np.ndarray:
+    """Timestamps as int64 microseconds since the epoch (null: ``_NO_TIME``)."""
+    return timestamps.dt.cast_time_unit("us").to_physical().fill_null(_NO_TIME).to_numpy()
 
 
 def _window_names() -> list[str]:

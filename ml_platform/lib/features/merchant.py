@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
+from ml_platform.lib.features import day_windows as dr
 from ml_platform.lib.features import windows as w
 from ml_platform.lib.features.catalog import (
     FEATURE_DATE,
@@ -109,40 +111,31 @@ def _range_windows(
 
 
 def _one_day_windows(tx: pl.LazyFrame, reported: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
-    """The same window columns for the one day ``day``: plain aggregations, no grid.
+    """The same window columns for the one day ``day``: by row position, no grid.
 
     Each column equals its ``_range_windows`` counterpart: a transaction of day t reported on
     day r counts as fraud on day ``day`` when t is in the window and r <= ``day`` (the
-    coverage interval [max(t, r), t + window) of the grid path contains ``day``).
+    coverage interval [max(t, r), t + window) of the grid path contains ``day``). Sums past
+    int64 (never met in practice: ~9e16 dollars) take the range path.
     """
-
-    def within(days: int) -> pl.Expr:  # the window's days: day - days + 1 … day
-        return pl.col(w.DAY).is_between(day - dt.timedelta(days=days - 1), day)
-
-    aggregations: list[pl.Expr] = [
-        within(LOOKBACK_DAYS + 1).sum().cast(pl.Int64).alias("active_31")
-    ]
-    fraud: list[pl.Expr] = []
-    for days in MERCHANT_WINDOWS:
-        aggregations += [
-            within(days).sum().cast(pl.Int64).alias(f"n_{days}"),
-            w.cents(pl.col("amount")).filter(within(days)).sum().alias(f"cents_{days}"),
-            pl.col("customer_id")
-            .filter(within(days))
-            .n_unique()
-            .cast(pl.Int64)
-            .alias(f"customers_{days}"),
-        ]
-        fraud.append(
-            (within(days) & (pl.col("report_day") <= day))
-            .sum()
-            .cast(pl.Int64)
-            .alias(f"fraud_{days}")
-        )
-    counts = [f"fraud_{days}" for days in MERCHANT_WINDOWS]
-    return (
-        tx.group_by(KEY)
-        .agg(aggregations)
-        .join(reported.group_by(KEY).agg(fraud), on=KEY, how="left")
-        .with_columns(pl.col(counts).fill_null(0), pl.lit(day).alias(w.DAY))
-    )
+    rows = tx.collect()
+    keys = rows.select(pl.col(KEY).cast(pl.Int64).unique().sort())
+    windows = (*MERCHANT_WINDOWS, LOOKBACK_DAYS + 1)
+    placed = dr.DayRows.place(keys.get_column(KEY), rows[KEY], rows[w.DAY], day, windows)
+    counts = placed.counts(windows)
+    cents = rows.select(w.cents(pl.col("amount"))).to_series().to_numpy()
+    if not dr.fits_int64(cents, counts[-1]):
+        return _range_windows(tx, reported, day - dt.timedelta(days=LOOKBACK_DAYS), day)
+    frauds = reported.filter(pl.col("report_day") <= day).select(KEY, w.DAY).collect()
+    fraud = dr.DayRows.place(keys.get_column(KEY), frauds[KEY], frauds[w.DAY], day, windows)
+    sums = placed.sums(cents, MERCHANT_WINDOWS)
+    customers = placed.distinct(*w._codes(rows["customer_id"]), MERCHANT_WINDOWS)
+    fraud_counts = fraud.counts(MERCHANT_WINDOWS)
+    columns: dict[str, np.ndarray] = {"active_31": counts[-1]}
+    for i, days in enumerate(MERCHANT_WINDOWS):
+        columns[f"n_{days}"] = counts[i]
+        columns[f"cents_{days}"] = sums[i]
+        columns[f"customers_{days}"] = customers[i]
+        columns[f"fraud_{days}"] = fraud_counts[i]
+    frame = pl.concat([keys, pl.DataFrame(columns)], how="horizontal")
+    return frame.with_columns(pl.lit(day).alias(w.DAY)).lazy()

@@ -213,9 +213,9 @@ def _codes(values: pl.Series) -> tuple[np.ndarray, int]:
     distinct = values.drop_nulls().unique().sort()
     if distinct.len() == 0:
         return np.full(values.len(), 0, dtype=np.int64), 1
-    code = distinct.search_sorted(values.fill_null(distinct[0])).cast(pl.Int64).to_numpy()
-    nulls = values.is_null().to_numpy()
-    return np.where(nulls, distinct.len(), code), distinct.len() + 1
+    positions = pl.int_range(distinct.len(), eager=True, dtype=pl.Int64)
+    code = values.replace_strict(distinct, positions, return_dtype=pl.Int64)
+    return code.fill_null(distinct.len()).to_numpy(), distinct.len() + 1
 
 
 def interval_events(frame: pl.LazyFrame, key: str, start: pl.Expr, until: pl.Expr) -> pl.LazyFrame:

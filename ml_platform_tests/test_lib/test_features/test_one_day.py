@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ml_platform.lib.features import day_windows
 from ml_platform.lib.features.customer import customer_daily_features
 from ml_platform.lib.features.merchant import merchant_daily_features
 
@@ -117,3 +118,31 @@ def test_chargebacks_to_date_count_every_report_before_the_snapshot() -> None:
     assert checked.get_column("chargebacks_to_date").equals(
         checked.get_column("expected").cast(pl.Int64), check_names=False
     )
+
+
+def test_amounts_whose_squares_pass_int64_take_the_exact_path() -> None:
+    """$40M is 4e9 cents: its square is past int64, so the day goes the Int128 way."""
+    tx, customers, labels = _history(1)
+    huge = tx.collect().filter(pl.col("transaction_id") == "t7").row(0, named=True)
+    tx = tx.with_columns(
+        pl.when(pl.col("transaction_id") == "t7")
+        .then(pl.lit(40_000_000.0))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
+    first = huge["event_date"]
+    last = first + dt.timedelta(days=3)
+    together = customer_daily_features(tx, customers, labels, first, last)
+    apart = pl.concat(
+        customer_daily_features(tx, customers, labels, day, day) for day in _days(first, last)
+    ).sort("customer_id", "event_timestamp")
+    assert together.get_column("amount_max_30d").max() == 40_000_000.0
+    assert together.equals(apart)
+
+
+def test_merchant_sums_past_int64_take_the_range_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    tx, _, labels = _history(2)
+    day = START + dt.timedelta(days=40)
+    expected = merchant_daily_features(tx, labels, day, day)
+    monkeypatch.setattr(day_windows, "fits_int64", lambda values, rows_per_key: False)
+    assert merchant_daily_features(tx, labels, day, day).equals(expected)
