@@ -20,6 +20,8 @@ import polars as pl
 from ml_platform.lib.features.windows import _ranks
 
 _INT64_MAX = np.iinfo(np.int64).max
+DENSE_DISTINCT_CELLS = 1 << 22
+"""Most keys × codes for which ``DayRows.distinct`` uses a table rather than a sort."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class DayRows:
             raise ValueError(
                 f"a row's key is not a snapshot key or its day is not in the {lengths[-1]} days"
             )
-        bucket = np.searchsorted(np.asarray(lengths), age, side="right")
+        by_age = np.searchsorted(np.asarray(lengths), np.arange(lengths[-1]), side="right")
+        bucket = by_age[age]
         cells = rank * len(lengths) + bucket
         return cls(keys=known, windows=lengths, rank=rank, bucket=bucket, cells=cells)
 
@@ -109,15 +112,22 @@ class DayRows:
     ) -> list[np.ndarray]:
         """Distinct codes (``0 … n_codes - 1``) among each key's rows in each window.
 
-        One sort of (key, code, age bucket) packed in one integer: the first row of each
-        (key, code) pair is its newest, and the pair counts in every window that reaches its
-        bucket.
+        Each (key, code) pair counts in every window that reaches its newest row's bucket.
+        With few keys × codes (``DENSE_DISTINCT_CELLS``) the newest bucket of every pair is
+        kept in a keys × codes table; otherwise one sort of (key, code, bucket) packed in one
+        integer finds it (the first row of each pair).
 
         Raises:
             ValueError: If keys × codes × buckets do not fit in 62 bits.
         """
-        buckets = len(self.windows)
-        code_bits, bucket_bits = max(n_codes - 1, 1).bit_length(), (buckets - 1).bit_length()
+        buckets, n_codes = len(self.windows), max(n_codes, 1)
+        if self.keys.size * n_codes <= DENSE_DISTINCT_CELLS:  # few codes: a keys x codes table
+            newest = np.full(self.keys.size * n_codes, buckets, dtype=np.int16)
+            np.minimum.at(newest, self.rank * n_codes + codes, self.bucket.astype(np.int16))
+            table = newest.reshape(self.keys.size, n_codes)
+            cells = np.stack([(table == b).sum(axis=1) for b in range(buckets)], axis=1)
+            return self._pick(np.cumsum(cells.astype(np.int64), axis=1), windows)
+        code_bits, bucket_bits = (n_codes - 1).bit_length(), (buckets - 1).bit_length()
         if max(self.keys.size - 1, 1).bit_length() + code_bits + bucket_bits > 62:
             raise ValueError(f"distinct: {self.keys.size} keys x {n_codes} codes x {buckets}")
         packed = (((self.rank << code_bits) | codes) << bucket_bits) | self.bucket

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from ml_platform.lib.features import day_windows
 from ml_platform.lib.features.day_windows import DayRows, fits_int64
 
 DAY = dt.date(2026, 3, 31)
@@ -40,7 +41,11 @@ def _expected(rows: pl.DataFrame, keys: list[int], days: int) -> pl.DataFrame:
     )
 
 
-def test_every_aggregate_equals_filtered_aggregations() -> None:
+@pytest.mark.parametrize("dense_limit", [day_windows.DENSE_DISTINCT_CELLS, 0])
+def test_every_aggregate_equals_filtered_aggregations(
+    dense_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(day_windows, "DENSE_DISTINCT_CELLS", dense_limit)  # table or sort
     rows = _rows()
     keys = [1, 3, 4, 9, 20, 21, 500]  # key 1 has no row
     placed = DayRows.place(pl.Series(keys), rows["key"], rows["day"], DAY, WINDOWS)

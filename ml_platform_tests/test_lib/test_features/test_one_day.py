@@ -76,8 +76,16 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return pl.date_range(first, last, "1d", eager=True).to_list()
 
 
+@pytest.fixture(params=["table", "sort"])
+def distinct_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the one-day path counts distinct values: a keys x codes table, or a sort."""
+    if request.param == "sort":
+        monkeypatch.setattr(day_windows, "DENSE_DISTINCT_CELLS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", [1, 2])
-def test_customer_days_alone_equal_the_range(seed: int) -> None:
+def test_customer_days_alone_equal_the_range(seed: int, distinct_by: str) -> None:
     tx, customers, labels = _history(seed)
     first, last = START + dt.timedelta(days=3), START + dt.timedelta(days=DAYS + 2)
     together = customer_daily_features(tx, customers, labels, first, last)
@@ -89,7 +97,7 @@ def test_customer_days_alone_equal_the_range(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_merchant_days_alone_equal_the_range(seed: int) -> None:
+def test_merchant_days_alone_equal_the_range(seed: int, distinct_by: str) -> None:
     tx, _, labels = _history(seed)
     first, last = START, START + dt.timedelta(days=DAYS + 35)  # past the end: windows empty out
     together = merchant_daily_features(tx, labels, first, last)
