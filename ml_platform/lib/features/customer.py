@@ -172,10 +172,11 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
 
     Computing one new day is the daily job's common case. Each row of the lookback is placed by
     its customer and its age in days (``DayRows``); every window is then a column of a running
-    sum or maximum along the ages. Each column equals its ``_range_windows`` counterpart (exact
-    integer sums, the same maxima, distinct counts and last timestamp; a test compares every
-    day of a history computed both ways). Squared cents are summed in int64 here: amounts
-    whose squares could overflow it (beyond ~$30M, or sums past 9.2e18) take the range path.
+    sum or maximum along the age buckets. Each column equals its ``_range_windows``
+    counterpart (exact integer sums, the same maxima, distinct counts and last timestamp; a
+    test compares every day of a history computed both ways). Squared cents are summed in
+    int64 here: amounts whose squares could overflow it (beyond ~$30M, or sums past 9.2e18)
+    take the range path.
     """
     rows = tx.collect()
     keys = entities.select(pl.col(KEY).cast(pl.Int64)).unique().sort(KEY).collect()
@@ -198,7 +199,7 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
     sums["squares"] = placed.sums(cents * cents, CUSTOMER_WINDOWS)
     maxima = placed.maxima(rows["amount"].to_numpy(), CUSTOMER_WINDOWS)
     distinct = {
-        name: placed.distinct(*w._codes(rows[column]), CUSTOMER_WINDOWS)
+        name: placed.distinct(*w.value_codes(rows[column]), CUSTOMER_WINDOWS)
         for name, column in (("merchants", "merchant_id"), ("categories", "merchant_category"))
     }
     for i, days in enumerate(CUSTOMER_WINDOWS):
@@ -223,13 +224,6 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
 def _microseconds(timestamps: pl.Series) -> np.ndarray:
     """Timestamps as int64 microseconds since the epoch (null: ``_NO_TIME``)."""
     return timestamps.dt.cast_time_unit("us").to_physical().fill_null(_NO_TIME).to_numpy()
-
-
-def _window_names() -> list[str]:
-    measures = ("n", "cents", "squares", "max", "nights", "foreigns", "merchants", "categories")
-    return ["active_31", "last_seen"] + [
-        f"{m}_{days}" for days in CUSTOMER_WINDOWS for m in measures
-    ]
 
 
 def _reports_to_date(labels: pl.LazyFrame) -> pl.LazyFrame:

@@ -129,7 +129,7 @@ def _one_day_windows(tx: pl.LazyFrame, reported: pl.LazyFrame, day: dt.date) -> 
     frauds = reported.filter(pl.col("report_day") <= day).select(KEY, w.DAY).collect()
     fraud = dr.DayRows.place(keys.get_column(KEY), frauds[KEY], frauds[w.DAY], day, windows)
     sums = placed.sums(cents, MERCHANT_WINDOWS)
-    customers = placed.distinct(*w._codes(rows["customer_id"]), MERCHANT_WINDOWS)
+    customers = placed.distinct(*w.value_codes(rows["customer_id"]), MERCHANT_WINDOWS)
     fraud_counts = fraud.counts(MERCHANT_WINDOWS)
     columns: dict[str, np.ndarray] = {"active_31": counts[-1]}
     for i, days in enumerate(MERCHANT_WINDOWS):

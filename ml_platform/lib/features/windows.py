@@ -99,7 +99,7 @@ def _grid_coordinates(
     """
     first = grid.get_column(DAY)[0]
     keys = frame.get_column(key).cast(pl.Int64).to_numpy()
-    rank = _ranks(ids.to_numpy(), keys)
+    rank = key_ranks(ids.to_numpy(), keys)
     epoch_day = (first - dt.date(1970, 1, 1)).days
     day = frame.get_column(DAY).to_physical().to_numpy().astype(np.int64) - epoch_day
     if frame.height and (rank.min() < 0 or day.min() < 0 or day.max() >= n_days):
@@ -107,7 +107,7 @@ def _grid_coordinates(
     return rank, day
 
 
-def _ranks(known: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def key_ranks(known: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """The position of each key in ``known`` (sorted, distinct); -1 for a key not in it.
 
     Dense ids (the usual case) go through a lookup table, O(1) per key; others through a
@@ -184,7 +184,7 @@ def distinct_counts(
     # (key, other, day) as one integer, ordered by key, then other, then day: one sort of
     # integers, then repeats dropped (a polars unique + sort of the three columns took ~8x
     # longer; numpy 2.4's np.unique ~15x, it hashes before sorting).
-    code, n_codes = _codes(presence.get_column(other))
+    code, n_codes = value_codes(presence.get_column(other))
     if ids.len() * n_codes * n_days >= 2**62:
         raise ValueError(f"distinct_counts: {ids.len()} keys x {n_codes} values x {n_days} days")
     triple = np.sort((rank * n_codes + code) * n_days + day)
@@ -203,7 +203,7 @@ def distinct_counts(
     return grid.with_columns(counts)
 
 
-def _codes(values: pl.Series) -> tuple[np.ndarray, int]:
+def value_codes(values: pl.Series) -> tuple[np.ndarray, int]:
     """Each value's rank among the distinct values (null last), and the number of codes."""
     if values.dtype.is_integer() and values.len() > values.null_count():
         low, high = int(values.min()), int(values.max())  # type: ignore[arg-type]
