@@ -14,6 +14,11 @@ from ml_platform.lib.signals import preserved_sigterm
 from ml_platform.lib.simulation import SimulationConfig, simulate
 from ml_platform.settings import Settings
 
+# `make` exports ML_PLATFORM_FEAST_DIR (the checkout's data/feast) for the `feast` CLI, and
+# `make test` inherits it: a test that points the platform at its own data folder would
+# otherwise still put its Feast stores in the checkout. Tests that need it set their own.
+os.environ.pop("ML_PLATFORM_FEAST_DIR", None)
+
 TX_HEADER = (
     "transaction_id,customer_id,merchant_id,amount,merchant_category,channel,country,"
     "event_timestamp"
@@ -89,16 +94,27 @@ def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def nothing_written_to_the_repository() -> Iterator[None]:
-    """Tests write only under tmp dirs: no MLflow store may appear in the checkout."""
+    """Tests write only under tmp dirs: no store of the platform may appear in the checkout.
+
+    Checked around every test, so the failure names the test that wrote there (what existed
+    before, e.g. a developer's `make demo` data, is left alone).
+    """
     from ml_platform.settings import PROJECT_ROOT
 
-    strays = [PROJECT_ROOT / "mlflow.db", PROJECT_ROOT / "mlruns", PROJECT_ROOT / "data" / "mlflow"]
+    data = PROJECT_ROOT / "data"
+    strays = [
+        PROJECT_ROOT / "mlflow.db",
+        PROJECT_ROOT / "mlruns",
+        PROJECT_ROOT / ".dagster_home",
+        *(data / name for name in ("mlflow", "feast", "lake", "landing", "reports")),
+        data / "warehouse.duckdb",
+    ]
     before = {path for path in strays if path.exists()}
     yield
     created = [str(path) for path in strays if path.exists() and path not in before]
-    assert not created, f"tests wrote into the repository: {created}"
+    assert not created, f"the test wrote into the repository: {created}"
 
 
 @pytest.fixture(autouse=True)
