@@ -184,9 +184,8 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
     placed = dr.DayRows.place(keys.get_column(KEY), rows[KEY], rows[w.DAY], day, windows)
     counts = placed.counts((*CUSTOMER_WINDOWS, LOOKBACK_DAYS + 1))
     cents = rows.select(w.cents(pl.col("amount"))).to_series().to_numpy()
-    if np.abs(cents).max(initial=0) > _SQUARABLE_CENTS or not dr.fits_int64(
-        cents * cents, counts[-1]
-    ):
+    squares = cents * cents  # wraps where |cents| > _SQUARABLE_CENTS: checked first
+    if np.abs(cents).max(initial=0) > _SQUARABLE_CENTS or not dr.fits_int64(squares, counts[-1]):
         start = day - dt.timedelta(days=LOOKBACK_DAYS)
         return _range_windows(tx, entities, start, day, day)
     columns: dict[str, Any] = {"active_31": counts[-1]}
@@ -196,7 +195,7 @@ def _one_day_windows(tx: pl.LazyFrame, entities: pl.LazyFrame, day: dt.date) -> 
         for name, column in (("nights", "night"), ("foreigns", "foreign"))
     }
     sums["cents"] = placed.sums(cents, CUSTOMER_WINDOWS)
-    sums["squares"] = placed.sums(cents * cents, CUSTOMER_WINDOWS)
+    sums["squares"] = placed.sums(squares, CUSTOMER_WINDOWS)
     maxima = placed.maxima(rows["amount"].to_numpy(), CUSTOMER_WINDOWS)
     distinct = {
         name: placed.distinct(*w.value_codes(rows[column]), CUSTOMER_WINDOWS)

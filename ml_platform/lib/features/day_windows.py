@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ml_platform.lib.features.windows import key_ranks
+from ml_platform.lib.features.windows import days_after, key_ranks
 
 _INT64_MAX = np.iinfo(np.int64).max
 DENSE_DISTINCT_CELLS = 1 << 22
@@ -68,8 +68,7 @@ class DayRows:
         if not lengths or lengths[0] < 1:
             raise ValueError(f"windows must be at least one day long, got {windows}")
         rank = key_ranks(known, row_keys.cast(pl.Int64).to_numpy())
-        epoch_day = (day - dt.date(1970, 1, 1)).days
-        age = epoch_day - row_days.to_physical().cast(pl.Int64).to_numpy()
+        age = -days_after(day, row_days)
         if rank.size and (rank.min() < 0 or age.min() < 0 or age.max() >= lengths[-1]):
             raise ValueError(
                 f"a row's key is not a snapshot key or its day is not in the {lengths[-1]} days"

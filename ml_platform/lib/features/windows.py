@@ -100,11 +100,15 @@ def _grid_coordinates(
     first = grid.get_column(DAY)[0]
     keys = frame.get_column(key).cast(pl.Int64).to_numpy()
     rank = key_ranks(ids.to_numpy(), keys)
-    epoch_day = (first - dt.date(1970, 1, 1)).days
-    day = frame.get_column(DAY).to_physical().to_numpy().astype(np.int64) - epoch_day
+    day = days_after(first, frame.get_column(DAY))
     if frame.height and (rank.min() < 0 or day.min() < 0 or day.max() >= n_days):
         raise ValueError(f"{caller}: a row's {key} or day is not on the grid")
     return rank, day
+
+
+def days_after(origin: dt.date, days: pl.Series) -> np.ndarray:
+    """Each date's distance in days from ``origin`` (int64; negative before it)."""
+    return days.to_physical().cast(pl.Int64).to_numpy() - (origin - dt.date(1970, 1, 1)).days
 
 
 def key_ranks(known: np.ndarray, keys: np.ndarray) -> np.ndarray:
