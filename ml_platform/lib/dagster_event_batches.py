@@ -1,0 +1,97 @@
+"""Dagster's local SQLite event log, storing each batch of events in one transaction per file.
+
+Dagster hands the event log its events in batches where it has many at once — the
+``ASSET_MATERIALIZATION_PLANNED`` event of every asset and partition when a run is created, the
+per-partition materializations of a step that writes a partition range — once
+``DAGSTER_EVENT_BATCH_SIZE`` is above 0 (the package sets it, see ``ml_platform/__init__``).
+The stock SQLite storage still writes such a batch one event at a time (the base class's
+``store_event_batch``): each asset event is two SQLite transactions, in the run's file and in
+the cross-run index, each on a new engine and connection. The demo's 90-day feature run alone
+creates 360 planned events that way.
+
+``BatchedSqliteEventLogStorage`` writes a batch's asset events into the run's file in one
+transaction and mirrors them into the index in another, with the same rows, in the same order,
+through the same helpers as ``SqliteEventLogStorage.store_event``; any other event of a batch
+(check and run-status events, rare there) still goes through ``store_event``. Single events are
+unchanged. ``deploy/local/dagster.yaml`` configures it with ``instance_dir: {env:
+DAGSTER_HOME}``, so its files stay exactly where ``storage: sqlite`` puts them
+(``history/runs/``): an existing instance keeps its history. Production runs on PostgreSQL
+(``deploy/``), which this does not touch.
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dagster._config import StringSource
+from dagster._core.events import ASSET_EVENTS
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._serdes import ConfigurableClassData
+
+# Where Dagster's `storage: sqlite` keeps the event log under the instance's folder.
+EVENT_LOG_DIR = ("history", "runs")
+
+
+class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` whose ``store_event_batch`` is one transaction per file."""
+
+    def __init__(self, instance_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        super().__init__(str(Path(instance_dir).joinpath(*EVENT_LOG_DIR)), inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        """``instance_dir``: the instance's folder (``$DAGSTER_HOME``)."""
+        return {"instance_dir": StringSource}
+
+    @classmethod
+    def from_config_value(  # ty: ignore[invalid-method-override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> "BatchedSqliteEventLogStorage":
+        """The storage ``dagster.yaml`` configures."""
+        return cls(inst_data=inst_data, **config_value)
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store ``events``: each run's asset events in one transaction per file."""
+        by_run: dict[str, list[EventLogEntry]] = {}
+        for entry in events:
+            by_run.setdefault(entry.run_id, []).append(entry)
+        for run_id, entries in by_run.items():
+            assets = [entry for entry in entries if is_asset_event(entry)]
+            if assets:
+                self._store_asset_events(run_id, assets)
+            for entry in entries:
+                if not is_asset_event(entry):
+                    self.store_event(entry)
+
+    def _store_asset_events(self, run_id: str, entries: list[EventLogEntry]) -> None:
+        """What ``store_event`` does for each asset event, in one transaction per file.
+
+        The two files cannot share a transaction (as in ``store_event``). Once the run's file
+        holds the events, a failing index transaction is retried event by event rather than
+        raised: Dagster's fallback for a failed batch would store every event again.
+        """
+        with self.run_connection(run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in entries])
+        try:
+            self._mirror_into_index(entries)
+        except Exception:  # the same writes, one transaction each (raises if they fail too)
+            for entry in entries:
+                self._mirror_into_index([entry])
+
+    def _mirror_into_index(self, entries: list[EventLogEntry]) -> None:
+        """The cross-run index's rows for asset events: event, tags, asset record."""
+        with self.index_transaction() as conn:
+            ids = [
+                conn.execute(self.prepare_insert_event(entry)).inserted_primary_key[0]
+                for entry in entries
+            ]
+            self._store_asset_event_tags(conn, entries, ids)
+            for entry, event_id in zip(entries, ids, strict=True):
+                self._store_asset_event(conn, entry, event_id)
+
+
+def is_asset_event(entry: EventLogEntry) -> bool:
+    """A materialization, observation or planned materialization (mirrored into the index)."""
+    return entry.is_dagster_event and entry.dagster_event_type in ASSET_EVENTS
