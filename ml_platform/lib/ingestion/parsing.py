@@ -27,16 +27,14 @@ from ml_platform.lib.ingestion.reading import (
     ends_with_line_break,
     read_chunks,
 )
-from ml_platform.lib.ingestion.sources import Column, Kind, Source
+from ml_platform.lib.ingestion.rules import staged_rules
+from ml_platform.lib.ingestion.sources import Source
 
 __all__ = ["CHUNK_ROWS", "ROW", "LandingFileError", "ParsedFile", "parse_chunks", "parse_file"]
 
 _REASON = "reason"
 _RAW = "raw_record"
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
-_CANONICAL_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # 4x faster to parse than with %.f
 _UNSETTLED = "__unsettled"
-_NAIVE_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
 
 @dataclass
@@ -230,176 +228,21 @@ def _validate(
     """Values and reasons by the general rules, or the first pass's values and flags.
 
     The first pass's reason is always null and it adds the boolean column ``_UNSETTLED``: rows
-    that failed a rule or hold a timestamp in another than the canonical form.
+    that failed a rule or hold a timestamp in another than the canonical form. Each column's
+    text and value are computed once (:func:`~ml_platform.lib.ingestion.rules.staged_rules`).
     """
-    values: list[pl.Expr] = []
-    errors: list[pl.Expr] = []
-    failed: list[pl.Expr] = []
-    for column in source.columns:
-        dtype = schema[column.name]
-        if first_pass and column.kind is Kind.UTC_TIMESTAMP and dtype == pl.String:
-            rule = _canonical_timestamp(column.name)
-        else:
-            rule = _rule(column, dtype)
-        values.append(rule.value.alias(column.name))
-        errors.append(rule.error())
-        failed.append(rule.failed())
+    staged, rules = staged_rules(frame, schema, source, canonical_timestamps=first_pass)
+    values = [rule.value.alias(rule.name) for rule in rules]
     if first_pass:
-        return frame.select(
+        return staged.select(
             pl.col(ROW),
             *values,
             pl.lit(None, dtype=pl.String).alias(_REASON),
-            pl.any_horizontal(failed).alias(_UNSETTLED),
+            pl.any_horizontal([rule.failed() for rule in rules]).alias(_UNSETTLED),
         )
-    reason = pl.concat_str(errors, separator="; ", ignore_nulls=True)
-    return frame.select(
+    reason = pl.concat_str([rule.error() for rule in rules], separator="; ", ignore_nulls=True)
+    return staged.select(
         pl.col(ROW),
         *values,
         pl.when(reason != "").then(reason).otherwise(None).alias(_REASON),
     )
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """How one column is read: its typed value, when it is missing, and what else can fail.
-
-    Attributes:
-        name: The column.
-        value: The typed value (null where it cannot be read).
-        missing: Where the value is missing (always a failure: every column is required).
-        problems: ``(condition, message, shown)``: where ``condition`` holds the row fails
-            with ``<name>: <message>, got '<shown>'``.
-    """
-
-    name: str
-    value: pl.Expr
-    missing: pl.Expr
-    problems: tuple[tuple[pl.Expr, str, pl.Expr], ...] = ()
-
-    def error(self) -> pl.Expr:
-        """The first failure's message, or null."""
-        missing = pl.when(self.missing).then(pl.lit(f"{self.name}: missing value"))
-        return pl.coalesce(missing, *(_problem(c, self.name, m, v) for c, m, v in self.problems))
-
-    def failed(self) -> pl.Expr:
-        """Whether any rule fails (no message: cheap)."""
-        return pl.any_horizontal([self.missing, *(c for c, _, _ in self.problems)])
-
-
-def _canonical_timestamp(name: str) -> _Rule:
-    """A timestamp text column in canonical form only (the first pass).
-
-    ``YYYY-MM-DDTHH:MM:SSZ`` (what the landing contract's producers write) parses to the same
-    instant as the general rule (which rewrites ``Z`` to ``+00:00`` and parses with the
-    offset); any other present text, fractional seconds included, "fails" here, so the general
-    rules decide.
-    """
-    text = pl.col(name).cast(pl.String).str.strip_chars()
-    missing = text.is_null() | (text == "")
-    value = text.str.to_datetime(
-        format=_CANONICAL_TIMESTAMP, time_unit="us", time_zone="UTC", strict=False
-    )
-    return _Rule(name, value, missing, ((value.is_null(), "not canonical", text),))
-
-
-def _problem(condition: pl.Expr, name: str, message: str, shown: pl.Expr) -> pl.Expr:
-    """``<name>: <message>, got '<value>'`` where ``condition`` holds, else null.
-
-    The value is masked before it is formatted, so the message text is built for the failing
-    rows only (formatting every row and then masking took ~0.5 KB per row of working memory).
-    """
-    value = pl.when(condition).then(shown.cast(pl.String))
-    return pl.concat_str([pl.lit(f"{name}: {message}, got '"), value, pl.lit("'")])
-
-
-def _rule(column: Column, dtype: pl.DataType) -> _Rule:
-    """How ``column`` is read when it arrives as ``dtype`` (text from CSV, typed from Parquet)."""
-    name = column.name
-    raw = pl.col(name)
-    text = raw.cast(pl.String).str.strip_chars() if dtype == pl.String else None
-    missing = (text.is_null() | (text == "")) if text is not None else raw.is_null()
-    kind = column.kind
-
-    if kind in (Kind.TEXT, Kind.ENUM, Kind.COUNTRY):
-        value = text if text is not None else raw.cast(pl.String)
-        value = pl.when(value == "").then(None).otherwise(value)
-        if kind is Kind.ENUM:
-            allowed = ", ".join(column.allowed)
-            bad = value.is_not_null() & ~value.is_in(list(column.allowed))
-            message = f"unknown value (expected one of {allowed})"
-            return _Rule(name, value, missing, ((bad, message, value),))
-        if kind is Kind.COUNTRY:
-            bad = value.is_not_null() & ~value.str.contains(r"^[A-Z]{2}$")
-            message = "not an ISO-3166 alpha-2 country code"
-            return _Rule(name, value, missing, ((bad, message, value),))
-        return _Rule(name, value, missing)
-
-    if kind is Kind.INT:
-        if text is not None:
-            value = text.cast(pl.Int64, strict=False)
-            bad = ~missing & value.is_null()
-            return _Rule(name, value, missing, ((bad, "not an integer", raw),))
-        return _Rule(name, raw.cast(pl.Int64, strict=False), missing)
-
-    if kind in (Kind.POSITIVE_FLOAT, Kind.NON_NEGATIVE_FLOAT):
-        value = (text if text is not None else raw).cast(pl.Float64, strict=False)
-        unparsed = ~missing & value.is_null()
-        not_finite = value.is_not_null() & ~value.is_finite()
-        if kind is Kind.POSITIVE_FLOAT:
-            out_of_range, rule = value.is_finite() & (value <= 0), "must be > 0"
-        else:
-            out_of_range, rule = value.is_finite() & (value < 0), "must be >= 0"
-        return _Rule(
-            name,
-            value,
-            missing,
-            (
-                (unparsed, "not a number", raw),
-                (not_finite, "not a finite number", raw),
-                (out_of_range, rule, raw),
-            ),
-        )
-
-    if kind is Kind.UTC_TIMESTAMP:
-        if text is not None:
-            normalised = (
-                text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
-                .str.replace(r"[Zz]$", "+00:00")
-                .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
-            )
-            value = normalised.str.to_datetime(
-                format=_TIMESTAMP_FORMAT, time_unit="us", time_zone="UTC", strict=False
-            )
-            naive = ~missing & value.is_null() & text.str.contains(_NAIVE_TIMESTAMP)
-            unparsed = ~missing & value.is_null() & ~naive
-            return _Rule(
-                name,
-                value,
-                missing,
-                (
-                    (naive, "timestamp has no time zone (expected e.g. ...Z)", raw),
-                    (unparsed, "not an ISO-8601 timestamp", raw),
-                ),
-            )
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-            bad = raw.is_not_null()
-            none = pl.lit(None, dtype=column.dtype)
-            return _Rule(name, none, missing, ((bad, "timestamp has no time zone", raw),))
-        if isinstance(dtype, pl.Datetime):
-            return _Rule(name, raw.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), missing)
-        none = pl.lit(None, dtype=column.dtype)
-        return _Rule(name, none, missing, ((raw.is_not_null(), "not a timestamp", raw),))
-
-    if kind is Kind.DATE:
-        if text is not None:
-            value = text.str.to_date("%Y-%m-%d", strict=False)
-            bad = ~missing & value.is_null()
-            return _Rule(name, value, missing, ((bad, "not a YYYY-MM-DD date", raw),))
-        if isinstance(dtype, pl.Date):
-            return _Rule(name, raw, missing)
-        if isinstance(dtype, pl.Datetime):
-            return _Rule(name, raw.dt.date(), missing)
-        none = pl.lit(None, dtype=pl.Date())
-        return _Rule(name, none, missing, ((raw.is_not_null(), "not a date", raw),))
-
-    raise ValueError(f"unhandled column kind {kind}")  # pragma: no cover
