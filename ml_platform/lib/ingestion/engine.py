@@ -32,7 +32,7 @@ from ml_platform.lib.ingestion.parsing import (
     parse_chunks,
 )
 from ml_platform.lib.ingestion.sources import Source
-from ml_platform.lib.ingestion.spool import RowSpool, Spools, replace_in_pieces
+from ml_platform.lib.ingestion.spool import SPOOL_ROWS, RowSpool, Spools, replace_in_pieces
 from ml_platform.lib.lake import predicates as p
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.lake.transaction import LakeTransaction
@@ -99,6 +99,7 @@ def ingest_source(
     progress: ProgressCallback | None = None,
     settle_seconds: float = 0.0,
     chunk_rows: int = CHUNK_ROWS,
+    spool_rows: int = SPOOL_ROWS,
 ) -> IngestionReport:
     """Ingest every new or changed, fully written landing file of ``source`` into the lake.
 
@@ -106,7 +107,9 @@ def ingest_source(
     read, are still being written: they are skipped (``IngestionReport.files_pending``) and
     picked up by a later call once they are complete. Files deleted after they were listed are
     skipped too (``IngestionReport.files_vanished``). Files are read ``chunk_rows`` rows at a
-    time; parsed rows beyond that are spilled to a temporary folder until they are written.
+    time; parsed rows beyond ``spool_rows`` are spilled to a temporary folder until they are
+    written, in pieces of about ``spool_rows`` rows (one Delta commit each, all in one lake
+    transaction). Memory follows those two sizes, not the files'.
     """
     now = now or dt.datetime.now(dt.UTC)
     files = discover(landing_dir, source.name)
@@ -134,7 +137,7 @@ def ingest_source(
         else:
             changed.append((file, digest))
 
-    with Spools(chunk_rows) as spools:
+    with Spools(spool_rows) as spools:
         rows = _Rows(
             bronze=spools.spool("bronze", tables.bronze_schema(source)),
             quarantine=spools.spool("quarantine", tables.QUARANTINE_SCHEMA),

@@ -103,7 +103,9 @@ def test_chunked_ingestion_writes_the_same_tables(landing: Path, tmp_path: Path)
     write_landing(landing, "transactions/c.csv", TEXTS["extra-field-late"])
     lakes = {n: DeltaLake(str(tmp_path / f"lake-{n}")) for n in (1, 2, 1_000)}
     for chunk_rows, lake in lakes.items():
-        ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=chunk_rows)
+        ingest_source(
+            lake, landing, TRANSACTIONS, "b1", chunk_rows=chunk_rows, spool_rows=chunk_rows
+        )
         assert reconcile(lake, TRANSACTIONS).passed
     expected = _tables(lakes[1_000])
     for lake in (lakes[1], lakes[2]):
@@ -114,10 +116,10 @@ def test_chunked_ingestion_writes_the_same_tables(landing: Path, tmp_path: Path)
 def test_a_changed_large_file_replaces_exactly_what_it_contributed(landing: Path, lake) -> None:
     path = write_landing(landing, "transactions/a.csv", TEXTS["lf"])
     write_landing(landing, "transactions/other.csv", "\n".join([TX_HEADER, tx_row("o1")]) + "\n")
-    ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=2)
+    ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=2, spool_rows=2)
     write_landing(landing, "transactions/a.csv", "\n".join([TX_HEADER, *ROWS[:3]]) + "\n", 60)
     assert path.exists()
-    ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=2)
+    ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=2, spool_rows=2)
     bronze = lake.read("bronze/transactions").sort("source_file", "source_row")
     assert bronze.select("transaction_id", "source_row").rows() == [
         ("a1", 1),
@@ -134,7 +136,7 @@ def test_a_failure_after_some_pieces_leaves_every_table_as_it_was(
     write_landing(landing, "customers/c.csv", "customer_id,signup_date,home_country,credit_limit\n")
     ingest_source(lake, landing, CUSTOMERS, "b0")  # the shared tables exist
     write_landing(landing, "transactions/a.csv", TEXTS["lf"])
-    ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=3)
+    ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=3, spool_rows=3)
     before = _tables(lake)
     write_landing(landing, "transactions/a.csv", TEXTS["crlf-bom"], age_seconds=60)
     real_replace = engine.LakeTransaction.replace
@@ -148,7 +150,7 @@ def test_a_failure_after_some_pieces_leaves_every_table_as_it_was(
 
     monkeypatch.setattr(engine.LakeTransaction, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
-        ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=1)
+        ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=1, spool_rows=1)
     monkeypatch.undo()
     for table, frame in _tables(lake).items():
         assert frame.equals(before[table]), table
