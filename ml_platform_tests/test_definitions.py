@@ -189,3 +189,25 @@ def test_workspace_validates_with_the_dagster_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "All code locations passed validation" in result.stderr + result.stdout
+
+
+def test_loading_the_code_location_does_not_import_the_model_libraries() -> None:
+    """LightGBM, MLflow and scikit-learn (~1.5 s) load where a model is trained or read.
+
+    Every process that loads the definitions (the code server, each run and step worker)
+    pays for what they import; runs that never touch a model should not pay for those.
+    """
+    heavy = ("lightgbm", "mlflow", "sklearn")
+    probe = (
+        "import sys, ml_platform.definitions; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert loaded.stdout.strip().splitlines()[-1] == "[]", loaded.stdout

@@ -7,9 +7,9 @@ for it would have had.
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import lightgbm as lgb
 import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
@@ -32,6 +32,9 @@ from ml_platform.lib.training.model import score
 from ml_platform.lib.training.registry import CHAMPION, load_model, resolve_version
 from ml_platform.lib.training.tracking import configure
 from ml_platform.settings import Settings
+
+if TYPE_CHECKING:  # the model is loaded through the registry, which imports LightGBM
+    import lightgbm as lgb
 
 SCORES_TABLE = "ml/transaction_scores"
 SCORES_KEY = dg.AssetKey(["ml", "transaction_scores"])
@@ -138,7 +141,7 @@ def transaction_scores(context: dg.AssetExecutionContext, platform: PlatformReso
     )
 
 
-def champion_model(settings: Settings) -> tuple[str, lgb.Booster]:
+def champion_model(settings: Settings) -> tuple[str, "lgb.Booster"]:
     """The registry version of the ``champion`` and its model, loaded from MLflow."""
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     version = resolve_version(tracking, settings.model_name, CHAMPION)
@@ -148,7 +151,7 @@ def champion_model(settings: Settings) -> tuple[str, lgb.Booster]:
 def score_days(
     lake: DeltaLake,
     repo: FeatureRepo,
-    booster: lgb.Booster,
+    booster: "lgb.Booster",
     version: str,
     settings: Settings,
     first: dt.date,

@@ -7,10 +7,11 @@ store, no network): the training step runs it, then hands the result to
 ``registry.log_training``, which only talks to MLflow; each part's time is reported apart.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from __future__ import annotations
 
-import lightgbm as lgb
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import polars as pl
 
@@ -20,6 +21,9 @@ from ml_platform.lib.training.dataset import LABEL, TrainingSet
 from ml_platform.lib.training.matrix import model_matrix
 from ml_platform.lib.training.metrics import calibration_summary, evaluate
 from ml_platform.lib.training.reference import numeric_reference, reference_distribution
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 HELD_OUT = ("validation", "test")
 REFERENCE_SAMPLE_ROWS = 200_000

@@ -8,15 +8,20 @@ scoring path. The registry side (reading the champion, moving the alias under a 
 ``promotion``.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import polars as pl
 
 from ml_platform.lib.training.dataset import LABEL
 from ml_platform.lib.training.metrics import evaluate
 from ml_platform.lib.training.model import score
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 GATE_METRIC = "roc_auc"
 

@@ -3,13 +3,13 @@
 ROC-AUC ranks (the gate's metric), PR-AUC (average precision: what matters at a 1 % fraud
 rate), recall at a 1 % false-positive rate (fraud caught when one legitimate transaction in a
 hundred may be flagged), log loss and a calibration summary (are scores probabilities?).
+scikit-learn is imported by the functions that use it, not when the code location loads.
 """
 
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn import metrics as skm
 
 RECALL_AT_FPR = 0.01
 CALIBRATION_BINS = 10
@@ -35,6 +35,8 @@ def _both_classes(y: np.ndarray) -> None:
 
 def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
     """Area under the ROC curve (ties count half)."""
+    from sklearn import metrics as skm
+
     y, p = _arrays(labels, scores)
     _both_classes(y)
     return float(skm.roc_auc_score(y, p))
@@ -42,6 +44,8 @@ def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
 
 def pr_auc(labels: ArrayLike, scores: ArrayLike) -> float:
     """Area under the precision-recall curve, as average precision (no interpolation)."""
+    from sklearn import metrics as skm
+
     y, p = _arrays(labels, scores)
     _both_classes(y)
     return float(skm.average_precision_score(y, p))
@@ -52,6 +56,8 @@ def recall_at_fpr(labels: ArrayLike, scores: ArrayLike, max_fpr: float = RECALL_
 
     A threshold flags every score at or above it, so tied scores are flagged together.
     """
+    from sklearn import metrics as skm
+
     y, p = _arrays(labels, scores)
     _both_classes(y)
     fpr, tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
@@ -60,6 +66,8 @@ def recall_at_fpr(labels: ArrayLike, scores: ArrayLike, max_fpr: float = RECALL_
 
 def log_loss(labels: ArrayLike, scores: ArrayLike) -> float:
     """Mean negative log-likelihood of the labels under the scores (clipped at 1e-15)."""
+    from sklearn import metrics as skm
+
     y, p = _arrays(labels, scores)
     clipped = np.clip(p, 1e-15, 1 - 1e-15)
     return float(skm.log_loss(y, clipped, labels=[0, 1]))

@@ -16,16 +16,20 @@ measured worse on the demo lake: test ROC-AUC 0.909-0.916 against 0.925-0.927, P
 0.37-0.46 against 0.50-0.52, and scores no longer probabilities.
 """
 
+from __future__ import annotations
+
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
 
 from ml_platform.lib.training.dataset import LABEL
 from ml_platform.lib.training.matrix import CATEGORICAL_FEATURES, model_matrix
+
+if TYPE_CHECKING:  # imported by train_model: the code location loads without it
+    import lightgbm as lgb
 
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -139,6 +143,8 @@ def train_model(
         y_train = train.get_column(LABEL).to_numpy().astype(np.int64)
     y_valid = split_labels(validation, "validation")
     params = {**(PARAMS if params is None else params), "seed": seed}
+    import lightgbm as lgb
+
     train_set = lgb.Dataset(
         model_matrix(train),
         label=y_train,

@@ -5,7 +5,13 @@ it as a new version with alias ``challenger`` (MLflow 3: ``log_model(name=…)``
 stages). Aliases have no compare-and-set (FINDINGS.md), so ``promote`` moves ``champion``
 under a file lock, after re-reading the champion. Every function takes the ``Tracking`` of
 ``tracking.configure`` and talks to that store only.
+
+MLflow and LightGBM (~1.5 s to import together) are imported inside the functions that use
+them, so loading the code location does not pay for them: most runs (ingestion, features,
+monitoring, the warehouse) never train or load a model.
 """
+
+from __future__ import annotations
 
 import datetime as dt
 import json
@@ -14,17 +20,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
-import mlflow
-import mlflow.lightgbm
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
-from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
-from mlflow.types import ColSpec, Schema, TensorSpec
 
 from ml_platform.lib.locking import file_lock
 from ml_platform.lib.timing import Phases
@@ -35,6 +34,10 @@ from ml_platform.lib.training.gate import GateDecision
 from ml_platform.lib.training.matrix import MODEL_FEATURES, model_matrix
 from ml_platform.lib.training.reference import REFERENCE_FILE
 from ml_platform.lib.training.tracking import Tracking, error_code, using
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from mlflow.models import ModelSignature
 
 CHALLENGER = "challenger"
 CHAMPION = "champion"
@@ -137,6 +140,8 @@ def log_training(
         "model_name": model_name,
     }
     tags = _lineage_tags(lineage)
+    import mlflow.lightgbm  # see the module docstring (binds mlflow too)
+
     input_example = model_matrix(training_set.split("test").head(INPUT_EXAMPLE_ROWS))
     registered: list[str] = []  # the new version, once log_model has registered it
     try:
@@ -199,6 +204,8 @@ def log_training(
 
 def _log_files(files: dict[str, Any]) -> None:
     """Log the run's small artifacts in one upload: dicts as JSON (as ``log_dict`` writes them)."""
+    import mlflow
+
     with tempfile.TemporaryDirectory() as folder:
         for name, content in files.items():
             if not isinstance(content, str):
@@ -243,6 +250,8 @@ def resolve_version(tracking: Tracking, name: str, alias_or_version: str | int) 
 
 def load_model(tracking: Tracking, name: str, alias_or_version: str | int) -> lgb.Booster:
     """Load a registered version (by number or alias) as a LightGBM booster."""
+    import mlflow.lightgbm
+
     version = resolve_version(tracking, name, alias_or_version)
     with using(tracking):
         return mlflow.lightgbm.load_model(f"models:/{name}/{version}")
@@ -259,6 +268,9 @@ def model_aliases(tracking: Tracking, name: str) -> dict[str, str]:
     Read from the registered model itself: a missing alias is then an absent key, not an
     error whose code differs between MLflow's stores.
     """
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
     try:
         model = tracking.client().get_registered_model(name)
     except MlflowException as error:
@@ -274,6 +286,8 @@ def recorded_lineage(tracking: Tracking, name: str, alias_or_version: str | int)
     run_id = tracking.client().get_model_version(name, version).run_id
     if not run_id:
         raise ValueError(f"{name} version {version} has no training run")
+    import mlflow.artifacts
+
     with using(tracking):
         return mlflow.artifacts.load_dict(f"runs:/{run_id}/{LINEAGE_FILE}")
 
@@ -400,6 +414,9 @@ def _params(trained: model_lib.TrainedModel, lineage: dict[str, Any]) -> dict[st
 def _signature() -> ModelSignature:
     # Every input is an optional double (model_matrix's contract): a served request may omit
     # a feature or send null for it, exactly as retrieval yields nulls without history.
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema, TensorSpec
+
     inputs = Schema([ColSpec("double", name, required=False) for name in MODEL_FEATURES])
     outputs = Schema([TensorSpec(np.dtype("float64"), (-1,))])
     return ModelSignature(inputs=inputs, outputs=outputs)
@@ -407,6 +424,8 @@ def _signature() -> ModelSignature:
 
 def _pip_requirements() -> list[str]:
     # Explicit pins: MLflow's own inference imports the model in a subprocess (slow, noisy).
+    import lightgbm as lgb
+
     return [f"lightgbm=={lgb.__version__}", f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]
 
 
@@ -441,6 +460,8 @@ def monitoring_profile(
     run_id = client.get_model_version(name, version).run_id
     if not run_id:
         raise ValueError(f"{name} version {version} has no training run")
+    import mlflow.artifacts
+
     with using(tracking):
         reference = mlflow.artifacts.load_dict(f"runs:/{run_id}/{REFERENCE_FILE}")
         importance = mlflow.artifacts.load_dict(f"runs:/{run_id}/{IMPORTANCE_FILE}")

@@ -15,8 +15,11 @@ which is what a local deployment runs. Callers of a shared tracking server on se
 also need a single-slot concurrency pool (Dagster) around promotion.
 
 Light on purpose (MLflow and SQLAlchemy only): a resource or a worker can configure the store
-without importing LightGBM, Feast or matplotlib.
+without importing LightGBM, Feast or matplotlib. MLflow itself (~1 s) is imported by the
+functions that talk to the store, not when the code location loads.
 """
+
+from __future__ import annotations
 
 import hashlib
 import os
@@ -25,14 +28,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from sqlalchemy.engine import make_url
 
 from ml_platform.lib.locking import file_lock
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
 EXPERIMENT = "fraud_detection"
 HTTP_RETRY_DEFAULTS = {
@@ -64,6 +68,8 @@ class Tracking:
 
     def client(self) -> MlflowClient:
         """A client of this store (tracking and registry)."""
+        from mlflow import MlflowClient
+
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def run_path(self, run_id: str) -> str:
@@ -101,6 +107,10 @@ def configure(tracking_uri: str, artifact_root: str, experiment: str = EXPERIMEN
         database.parent.mkdir(parents=True, exist_ok=True)
     lock_dir = _lock_dir(tracking_uri, artifact_root)
     location = _artifact_location(artifact_root)
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
+
     with file_lock(lock_dir / "mlflow-store.lock"):
         # Creating the client creates (and migrates) a fresh SQLite store: under the lock.
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -136,6 +146,8 @@ def using(tracking: Tracking) -> Iterator[None]:
     ``Settings.from_env()`` in the same process would pick up MLflow's default
     (``sqlite:///mlflow.db`` in the working directory).
     """
+    import mlflow
+
     saved_env = {name: os.environ.get(name) for name in _URI_VARIABLES}
     previous_tracking = mlflow.get_tracking_uri()
     previous_registry = mlflow.get_registry_uri()
@@ -188,4 +200,6 @@ def _lock_dir(tracking_uri: str, artifact_root: str) -> Path:
 
 def error_code(error: MlflowException) -> int:
     """The numeric MLflow error code of an exception (compare with ``databricks_pb2`` codes)."""
+    from mlflow.protos.databricks_pb2 import ErrorCode
+
     return ErrorCode.Value(error.error_code)

@@ -6,18 +6,22 @@ exactly as training and scoring do. A local SQLite store that does not exist yet
 trained) yields empty tables rather than creating a store as a side effect.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from mlflow.entities import Run
-from mlflow.entities.model_registry import ModelVersion
 
 from ml_platform.lib.training.registry import CHALLENGER, CHAMPION, model_aliases
 from ml_platform.lib.training.tracking import Tracking, configure
 from ml_platform.lib.warehouse.catalog import MODEL_VERSIONS, TRAINING_RUNS
+
+if TYPE_CHECKING:  # MLflow itself is imported by the client that reads the store
+    from mlflow.entities import Run
+    from mlflow.entities.model_registry import ModelVersion
 
 _PAGE = 1000
 _METRICS = ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "log_loss", "calibration_error")
