@@ -13,7 +13,7 @@ always validated in full.
 """
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import pandera.backends.polars.builtin_checks  # noqa: F401  (registers the polars checks)
 import pandera.polars as pa
@@ -95,7 +95,7 @@ def screen(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> bool | None:
     checks += [("*", check) for check in schema.checks]
     try:
         for key, check in checks:
-            output = PolarsCheckBackend(check).apply(PolarsData(lazy, key))
+            output = _backend(check).apply(PolarsData(lazy, key))
             if isinstance(output, bool):
                 if not output:
                     return False
@@ -125,6 +125,21 @@ def screenable(schema: pa.DataFrameSchema) -> bool:
             return False
         checks += column.checks
     return all(not check.element_wise and check.groupby is None for check in checks)
+
+
+def _backend(check: pa.Check) -> PolarsCheckBackend:
+    """The check's polars backend, with the check function Pandera would call now.
+
+    A built-in check holds the dispatcher of its function as it was when the check was made;
+    Pandera's ``Check.__call__`` looks the function up again before each run, because its
+    registry can have been rebuilt since (it was, in the test suite: the polars
+    implementation was missing from the dispatcher a cached schema still held).
+    """
+    backend = PolarsCheckBackend(check)
+    name = getattr(check._check_fn, "__name__", None)
+    if name is not None and check.is_builtin_check(name):
+        backend.check_fn = partial(check.get_builtin_check_fn(name), **check._check_kwargs)
+    return backend
 
 
 def _not_null(name: str, dtype: pl.DataType) -> pl.Expr:

@@ -151,3 +151,20 @@ def test_models_the_screen_cannot_mirror_are_validated_by_pandera_alone(
     assert screen(good, model) is None
     assert validate(good, model).passed
     assert not validate(pl.DataFrame({"value": bad}), model).passed
+
+
+def test_the_screen_calls_the_check_function_pandera_would_call_now(
+    customers: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A built-in check keeps the dispatcher it was made with; Pandera looks the function up
+    # again at each call, because its registry can be rebuilt meanwhile (seen in the suite:
+    # a cached schema's dispatcher without the polars implementation). The screen does too.
+    from pandera.api.function_dispatch import Dispatcher
+
+    check = CustomerDaily.to_schema().columns["customer_id"].checks[0]
+    stale = Dispatcher()
+    stale.register(lambda data, min_value: data)  # a generic function only (typing.Any)
+    stale._name = check._check_fn.__name__
+    monkeypatch.setattr(check, "_check_fn", stale)
+    assert screen(customers, CustomerDaily) is True
+    assert screen(_set(customers, "customer_id", 0, -1), CustomerDaily) is False
