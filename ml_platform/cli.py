@@ -1,20 +1,14 @@
 """``ml-platform``: simulate landing data, ingest it, run the demo, print a summary."""
 
 import argparse
-import contextlib
 import datetime as dt
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ml_platform.settings import Settings
 from ml_platform.summary import print_summary
-
-if TYPE_CHECKING:
-    import dagster as dg
 
 _SOURCES = ("transactions", "chargebacks", "customers")
 # The demo lands a few malformed rows (~5 in 10,000) so the quarantine has something to show.
@@ -177,34 +171,15 @@ def _run(runner: str, settings: Settings, **kwargs: object) -> int:
     Returns:
         0 when every run it executed succeeded (or there was nothing to run), else 1.
     """
+    import dagster as dg
+
     from ml_platform import runner as runners
 
-    with _instance() as instance:
+    runners.ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
         outcome = getattr(runners, runner)(settings, instance, log=print, **kwargs)
     outcomes = outcome if isinstance(outcome, list) else [outcome]
     return 0 if all(o is None or o.success for o in outcomes) else 1
-
-
-_OPEN: list["dg.DagsterInstance"] = []  # the demo's instance, shared by its steps
-
-
-@contextlib.contextmanager
-def _instance() -> Iterator["dg.DagsterInstance"]:
-    """The instance in ``DAGSTER_HOME``: the demo's own while it runs, else a new one."""
-    if _OPEN:
-        yield _OPEN[-1]
-        return
-    import dagster as dg
-
-    from ml_platform.runner import ensure_dagster_home
-
-    ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        _OPEN.append(instance)
-        try:
-            yield instance
-        finally:
-            _OPEN.pop()
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -253,16 +228,14 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         ("7/8 warehouse: lake + MLflow → DuckDB for analysts (make sql)", _warehouse),
     ]
     status = 0
-    with _instance():  # one instance for every step (opening one costs ~0.1-0.7 s)
-        for title, handler in steps:
-            print(f"== {title}")
-            step = time.perf_counter()
-            failed = handler(args, settings)
-            done = f"   done in {time.perf_counter() - step:.1f} s"
-            print(done + (" (FAILED)" if failed else ""))
-            status = status or failed
-            if failed:
-                break
+    for title, handler in steps:
+        print(f"== {title}")
+        step = time.perf_counter()
+        failed = handler(args, settings)
+        print(f"   done in {time.perf_counter() - step:.1f} s" + (" (FAILED)" if failed else ""))
+        status = status or failed
+        if failed:
+            break
     print("== 8/8 summary")
     print_summary(settings)
     print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")

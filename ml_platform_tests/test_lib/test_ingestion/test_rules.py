@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ml_platform.lib.ingestion.rules import canonical_timestamp, column_rule, staged_rules
+from ml_platform.lib.ingestion.rules import Rule, canonical_timestamp, column_rule, staged_rules
 from ml_platform.lib.ingestion.sources import CHARGEBACKS, CUSTOMERS, TRANSACTIONS, Kind, Source
 
 # Text as a CSV gives it: valid, padded, empty, missing, malformed and out-of-range values.
@@ -56,12 +56,11 @@ def _staged(frame: pl.DataFrame, source: Source, first_pass: bool) -> pl.DataFra
     return staged.select([e for rule in rules for e in _outputs(rule)]).collect()
 
 
-def _outputs(rule: object) -> list[pl.Expr]:
-    name = rule.name  # type: ignore[attr-defined]
+def _outputs(rule: Rule) -> list[pl.Expr]:
     return [
-        rule.value.alias(f"{name}.value"),  # type: ignore[attr-defined]
-        rule.failed().alias(f"{name}.failed"),  # type: ignore[attr-defined]
-        rule.error().alias(f"{name}.error"),  # type: ignore[attr-defined]
+        rule.value.alias(f"{rule.name}.value"),
+        rule.failed().alias(f"{rule.name}.failed"),
+        rule.error().alias(f"{rule.name}.error"),
     ]
 
 
