@@ -49,14 +49,26 @@ def customer_daily_features(
         customer, then day.
     """
     start, _ = input_range(first, last)
-    people = customers.select(KEY, "signup_date", "home_country")
+    # A dimension (one row per customer), read once: the rows, the entities and the
+    # snapshots all join it.
+    people = customers.select(KEY, "signup_date", "home_country").collect().lazy()
     tx = (
         transactions.filter(pl.col("event_date").is_between(start, last))
-        .select(KEY, "merchant_id", "merchant_category", "amount", "country", "event_timestamp")
+        .select(
+            KEY,
+            "merchant_id",
+            # categorical as it is read: its codes are what the distinct counts need
+            pl.col("merchant_category").cast(pl.Categorical),
+            "amount",
+            "country",
+            "event_timestamp",
+        )
         .join(people.select(KEY, "home_country"), on=KEY, how="left")
         .with_columns(
             pl.col("event_timestamp").dt.date().alias(w.DAY),
-            (pl.col("event_timestamp").dt.hour() < NIGHT_END_HOUR).cast(pl.Int64).alias("night"),
+            w.before_utc_hour(pl.col("event_timestamp"), NIGHT_END_HOUR)
+            .cast(pl.Int64)
+            .alias("night"),
             (pl.col("home_country").is_not_null() & (pl.col("country") != pl.col("home_country")))
             .cast(pl.Int64)
             .alias("foreign"),
@@ -119,7 +131,14 @@ def customer_daily_features(
             pl.col("home_country"),
         )
     )
-    return frame.collect().select(CUSTOMER_DAILY.schema.names()).cast(CUSTOMER_DAILY.schema)
+    # One day's snapshots are small: Polars 2.1's default (streaming) engine spends ~0.1 s
+    # setting up the as-of join alone, the in-memory engine ~7 ms (88k customers).
+    engine = "in-memory" if first == last else "auto"
+    return (
+        frame.collect(engine=engine)
+        .select(CUSTOMER_DAILY.schema.names())
+        .cast(CUSTOMER_DAILY.schema)
+    )
 
 
 def _range_windows(

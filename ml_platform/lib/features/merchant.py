@@ -31,19 +31,32 @@ def merchant_daily_features(
     A merchant has a row on every day it had a transaction in the 31 days up to it (so the
     row after its activity leaves the 30-day window says so). The fraud rate counts a window's
     transactions whose chargeback was reported before the end of the day.
+
+    Args:
+        transactions: Silver transactions; only days in ``input_range(first, last)`` are read.
+        labels: Silver labels (merchant_id, event_timestamp, reported_at): each reported
+            transaction with its merchant and time, as silver attaches them (null for a
+            chargeback whose transaction is unknown), so the transactions' ids are not read.
+        first: First snapshot day.
+        last: Last snapshot day.
     """
     start, _ = input_range(first, last)
     tx = (
         transactions.filter(pl.col("event_date").is_between(start, last))
-        .select("transaction_id", KEY, "customer_id", "amount", "event_timestamp")
+        .select(KEY, "customer_id", "amount", "event_timestamp")
         .with_columns(pl.col("event_timestamp").dt.date().alias(w.DAY))
-        .collect()  # read once: the windows, the fraud and the distinct counts all need it
+        .collect()  # read once: the windows and the distinct counts both need it
         .lazy()
     )
-    reported = tx.join(
-        labels.select("transaction_id", pl.col("reported_at").dt.date().alias("report_day")),
-        on="transaction_id",
-        how="inner",
+    reported = (
+        labels.select(
+            KEY,
+            pl.col("event_timestamp").dt.date().alias(w.DAY),
+            pl.col("reported_at").dt.date().alias("report_day"),
+        )
+        .filter(pl.col(KEY).is_not_null() & pl.col(w.DAY).is_between(start, last))
+        .collect()
+        .lazy()
     )
     grid = (
         _one_day_windows(tx, reported, last)
@@ -60,6 +73,7 @@ def merchant_daily_features(
             w.share(pl.col(f"customers_{days}"), n).alias(f"merchant_customer_share_{days}d"),
             w.share(pl.col(f"fraud_{days}"), n).alias(f"merchant_fraud_rate_{days}d"),
         ]
+    engine = "in-memory" if first == last else "auto"  # one day's rows: small (as customers)
     return (
         grid.filter((pl.col(w.DAY) >= first) & (pl.col("active_31") > 0))
         .select(
@@ -69,7 +83,7 @@ def merchant_daily_features(
             *features,
         )
         .sort(KEY, TIMESTAMP)
-        .collect()
+        .collect(engine=engine)
         .cast(MERCHANT_DAILY.schema)
     )
 
@@ -126,7 +140,13 @@ def _one_day_windows(tx: pl.LazyFrame, reported: pl.LazyFrame, day: dt.date) -> 
     cents = rows.select(w.cents(pl.col("amount"))).to_series().to_numpy()
     if not dr.fits_int64(cents, counts[-1]):
         return _range_windows(tx, reported, day - dt.timedelta(days=LOOKBACK_DAYS), day)
-    frauds = reported.filter(pl.col("report_day") <= day).select(KEY, w.DAY).collect()
+    frauds = (
+        reported.filter(
+            (pl.col("report_day") <= day) & pl.col(KEY).is_in(keys.get_column(KEY).implode())
+        )
+        .select(KEY, w.DAY)
+        .collect()
+    )
     fraud = dr.DayRows.place(keys.get_column(KEY), frauds[KEY], frauds[w.DAY], day, windows)
     sums = placed.sums(cents, MERCHANT_WINDOWS)
     customers = placed.distinct(*w.value_codes(rows["customer_id"]), MERCHANT_WINDOWS)

@@ -208,12 +208,27 @@ def distinct_counts(
 
 
 def value_codes(values: pl.Series) -> tuple[np.ndarray, int]:
-    """Each value's rank among the distinct values (null last), and the number of codes."""
+    """An integer code per value, and the number of codes (``0 … n - 1``).
+
+    Equal values get equal codes and null a code of its own; the codes say nothing else (they
+    feed distinct counts). Dense integer ids are their offset from the smallest; text is
+    categorical (read as such, or cast here), whose ids Polars assigns as it interns the
+    strings (~3x faster than ranking the distinct values); they are renumbered densely, as
+    the process's other categorical columns share the id space.
+    """
     if values.dtype.is_integer() and values.len() > values.null_count():
         low, high = int(values.min()), int(values.max())  # type: ignore[arg-type]
         if high - low < max(values.len(), 1 << 16):  # dense ids: the offset is the code
             code = (values.cast(pl.Int64) - low).fill_null(high - low + 1).to_numpy()
             return code, high - low + 2
+    if values.dtype in (pl.String, pl.Categorical) and values.len() > values.null_count():
+        ids = values.cast(pl.Categorical).to_physical()
+        top = int(ids.max())  # type: ignore[arg-type]
+        if top < max(values.len(), 1 << 16):
+            interned = ids.fill_null(top + 1).to_numpy()
+            present = np.bincount(interned, minlength=top + 2) > 0
+            renumbered = np.cumsum(present) - 1
+            return renumbered[interned], int(renumbered[-1]) + 1
     distinct = values.drop_nulls().unique().sort()
     if distinct.len() == 0:
         return np.full(values.len(), 0, dtype=np.int64), 1
@@ -278,6 +293,15 @@ def share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:
 def days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     """Fractional days from ``earlier`` to ``later``."""
     return ((later - earlier).dt.total_microseconds() / 86_400e6).round(DECIMALS)
+
+
+def before_utc_hour(timestamp: pl.Expr, hour: int) -> pl.Expr:
+    """Whether a timestamp's time of day in UTC is before ``hour`` o'clock.
+
+    Arithmetic on the epoch (floor modulo, so also before 1970): ``dt.hour()`` converts each
+    value through its time zone, ~5x slower on a 31-day lookback.
+    """
+    return (timestamp.dt.epoch("us") % 86_400_000_000) < hour * 3_600_000_000
 
 
 def snapshot_timestamp() -> pl.Expr:

@@ -40,11 +40,16 @@ TX = _tx(
     ]
 )
 LABELS = pl.LazyFrame(
-    {
-        "transaction_id": ["a", "c", "d"],
-        "reported_at": [_at(1), _at(-1), _at(5)],  # c is reported tomorrow: not yet known
+    {  # as silver labels: each reported transaction with its merchant and time
+        "transaction_id": ["a", "c", "d", "z"],
+        "reported_at": [_at(1), _at(-1), _at(5), _at(3)],  # c is reported tomorrow: not yet known
+        "merchant_id": [7, 7, 7, None],  # z: a chargeback whose transaction is unknown
+        "event_timestamp": [_at(2), _at(0), _at(20), None],
     },
-    schema_overrides={"reported_at": pl.Datetime("us", "UTC")},
+    schema_overrides={
+        "reported_at": pl.Datetime("us", "UTC"),
+        "event_timestamp": pl.Datetime("us", "UTC"),
+    },
 )
 
 
@@ -82,3 +87,25 @@ def test_a_whole_range_equals_day_by_day() -> None:
         for day in pl.date_range(first, last, "1d", eager=True).to_list()
     ).sort("merchant_id", "event_timestamp")
     assert together.equals(apart)
+
+
+def test_a_label_of_a_merchant_without_transactions_is_ignored() -> None:
+    """Labels carry their own merchant: one that has no transaction in the window (labels
+    written before a correction moved the transaction) counts nowhere, one day or many."""
+    stray = pl.LazyFrame(
+        {
+            "transaction_id": ["y"],
+            "reported_at": [_at(1)],
+            "merchant_id": [99],
+            "event_timestamp": [_at(2)],
+        },
+        schema_overrides={
+            "reported_at": pl.Datetime("us", "UTC"),
+            "event_timestamp": pl.Datetime("us", "UTC"),
+        },
+    )
+    labels = pl.concat([LABELS, stray], how="vertical_relaxed")
+    for first in (D, D - dt.timedelta(days=3)):
+        assert merchant_daily_features(TX, labels, first, D).equals(
+            merchant_daily_features(TX, LABELS, first, D)
+        )

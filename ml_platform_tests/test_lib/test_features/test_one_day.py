@@ -58,16 +58,22 @@ def _history(seed: int) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     )
     frauds = rng.choice(n, 150, replace=False)
     delays = rng.integers(0, 25, 150)
+    merchants = transactions.select("merchant_id").collect().to_series().to_numpy()
     labels = pl.LazyFrame(
-        {
+        {  # as silver labels: the transaction's customer, merchant and time attached
             "transaction_id": [f"t{i}" for i in frauds],
             "customer_id": customer[frauds],
+            "merchant_id": merchants[frauds],
+            "event_timestamp": [ts[i] for i in frauds],
             "reported_at": [
                 ts[i] + dt.timedelta(days=int(d), hours=3)
                 for i, d in zip(frauds, delays, strict=True)
             ],
         },
-        schema_overrides={"reported_at": pl.Datetime("us", "UTC")},
+        schema_overrides={
+            "reported_at": pl.Datetime("us", "UTC"),
+            "event_timestamp": pl.Datetime("us", "UTC"),
+        },
     )
     return transactions, customers, labels
 

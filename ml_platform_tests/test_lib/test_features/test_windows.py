@@ -175,3 +175,43 @@ def test_sparse_keys_and_values_take_the_binary_search_path_with_the_same_counts
     off = pl.DataFrame({"k": [10**12 + 1], "other": [1], w.DAY: [START]})
     with pytest.raises(ValueError, match="not on the grid"):
         w.distinct_counts(grid, off, "k", "other", WINDOWS, "n")
+
+
+def _values(kind: str) -> pl.Series:
+    text = [f"{kind}-{v}" if v else None for v in ("fuel", None, "travel", "fuel", "gaming")]
+    return {
+        "text": pl.Series(text),
+        "categorical": pl.Series(text, dtype=pl.Categorical),
+        "sparse-ints": pl.Series([7, None, 10**12, 7, -3]),  # ranked
+        "dense-ints": pl.Series([5, 6, None, 5, 9]),  # offsets
+        "all-null": pl.Series([None, None], dtype=pl.String),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["text", "categorical", "sparse-ints", "dense-ints", "all-null"])
+def test_value_codes_are_equal_exactly_where_values_are(kind: str) -> None:
+    # Other text interned first (and alive: Polars frees the ids of dropped categories), so
+    # that this text's categorical ids are not 0 … n - 1.
+    others = pl.Series([f"{kind}-other-{i}" for i in range(1_000)]).cast(pl.Categorical)
+    values = _values(kind)
+    codes, n_codes = w.value_codes(values)
+    assert others.to_physical().max() is not None
+    items = values.to_list()
+    assert codes.shape == (len(items),)
+    assert codes.min() >= 0 and codes.max() < n_codes
+    for i, a in enumerate(items):
+        for j, b in enumerate(items):
+            assert (codes[i] == codes[j]) == (a == b), (a, b)
+    if not values.dtype.is_integer():  # text: numbered densely, whatever its interned ids
+        assert n_codes == values.n_unique()
+
+
+def test_before_utc_hour_agrees_with_the_hour_of_the_day() -> None:
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(-3 * 10**9, 3 * 10**9, 5_000)  # 1875 … 2065
+    edges = [0, -1, 6 * 3600 - 1, 6 * 3600, 86_400 - 1, -86_400 + 6 * 3600]
+    stamps = pl.Series("t", np.concatenate([seconds, edges]) * 1_000_000).cast(
+        pl.Datetime("us", "UTC")
+    )
+    got = stamps.to_frame().select(w.before_utc_hour(pl.col("t"), 6)).to_series()
+    assert got.to_list() == (stamps.dt.hour() < 6).to_list()
