@@ -6,6 +6,7 @@ materialization state), and the online store is only ever written with the newes
 each entity, so an older backfill can never regress an online value.
 """
 
+import datetime as dt
 import hashlib
 import time
 
@@ -135,13 +136,19 @@ def feast_online_store(context: dg.AssetExecutionContext, platform: PlatformReso
 
 
 def _latest_ids(lake: DeltaLake, table: str, key: str, count: int = 3) -> list[int]:
-    """A few entities of the table's newest day (for the sample lookup)."""
+    """A few entities of the table's newest day (for the sample lookup).
+
+    The newest day comes from the partitions in the Delta log, so only that day's file is read
+    (a scan for the newest ``feature_date`` read the whole history: ~0.1 s at 10M rows).
+    """
     if not lake.exists(table):
         return []
-    frame = lake.scan(table)
-    newest = frame.select(pl.col(FEATURE_DATE).max()).collect().item()
+    days = lake.partition_values(table, FEATURE_DATE)
+    if not days:
+        return []
     return (
-        frame.filter(pl.col(FEATURE_DATE) == newest)
+        lake.scan(table)
+        .filter(pl.col(FEATURE_DATE) == dt.date.fromisoformat(days[-1]))
         .select(key)
         .sort(key)
         .head(count)

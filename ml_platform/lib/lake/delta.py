@@ -58,6 +58,18 @@ class DeltaLake:
             return None
         return self._table(table).version()
 
+    def partition_values(self, table: str, column: str) -> list[str]:
+        """The distinct values of partition column ``column``, sorted.
+
+        They come from the Delta log: no data file is read, so the cost does not grow with the
+        rows the table holds.
+
+        Raises:
+            KeyError: ``column`` is not a partition column of the table.
+        """
+        values = {partition[column] for partition in self._table(table).partitions()}
+        return sorted(value for value in values if value is not None)
+
     def ensure(self, table: str, schema: pl.Schema, partition_by: Sequence[str] = ()) -> None:
         """Create the table empty with ``schema`` if it does not exist yet."""
         if self.exists(table):

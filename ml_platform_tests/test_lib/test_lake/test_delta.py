@@ -94,3 +94,20 @@ def test_time_travel_reads_an_older_version(tmp_path) -> None:
         _replace_day(tx, 1, 2)
     assert lake.read("t", version=first)["v"].to_list() == [1]
     assert lake.read("t")["v"].to_list() == [2]
+
+
+def test_partition_values_come_from_the_log_sorted(tmp_path) -> None:
+    lake = DeltaLake(str(tmp_path))
+    lake.ensure("t/t", SCHEMA, ["event_date"])
+    assert lake.partition_values("t/t", "event_date") == []
+    for day in (12, 3, 25):
+        lake.append("t/t", _frame(day, day), ["event_date"])
+    lake.replace(
+        "t/t",
+        _frame(25, 1),
+        p.date_range("event_date", dt.date(2026, 1, 25), dt.date(2026, 1, 26)),
+        ["event_date"],
+    )
+    assert lake.partition_values("t/t", "event_date") == ["2026-01-03", "2026-01-12", "2026-01-25"]
+    with pytest.raises(KeyError):
+        lake.partition_values("t/t", "v")
