@@ -47,6 +47,12 @@ def test_features_cover_every_day_and_entity(built: Settings, instance: dg.Dagst
     )
     key = dg.AssetKey(["features", "customer_daily"])
     assert set(instance.get_materialized_partitions(key)) == {d.isoformat() for d in days}
+    # Chargebacks landed with their transactions: every label knows its customer and merchant,
+    # and the newest snapshots count every report made by the end of their day.
+    labels = lake.read("silver/labels")
+    assert labels.height > 0 and labels["merchant_id"].null_count() == 0
+    reported = labels.filter(pl.col("reported_at").dt.date() <= days[-1])
+    assert snapshot["chargebacks_to_date"].sum() == reported.height > 0
 
 
 def test_a_single_day_recompute_matches_the_backfill(

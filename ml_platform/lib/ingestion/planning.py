@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ml_platform.lib.ingestion.engine import load_ledger
 from ml_platform.lib.ingestion.landing import LandingFile, discover, is_settled
 from ml_platform.lib.ingestion.parsing import LandingFileError, parse_chunks
-from ml_platform.lib.ingestion.sources import SOURCES, Source
+from ml_platform.lib.ingestion.sources import INGESTION_ORDER, SOURCES, Source
 from ml_platform.lib.lake.delta import DeltaLake
 
 
@@ -87,9 +87,13 @@ def plan_runs(
     is_valid_date: Callable[[dt.date], bool],
     fallback_date: dt.date,
 ) -> list[PlannedRun]:
-    """The runs that ingest ``scan``'s ready files and refresh the partitions they touch."""
+    """The runs that ingest ``scan``'s ready files and refresh the partitions they touch.
+
+    Sources come in ``INGESTION_ORDER`` (what a source's silver table reads first), each
+    source's runs by date.
+    """
     runs: list[PlannedRun] = []
-    for name, files in sorted(scan.ready.items()):
+    for name, files in sorted(scan.ready.items(), key=lambda item: INGESTION_ORDER.index(item[0])):
         source = SOURCES[name]
         if not source.partitioned:
             runs.append(PlannedRun(source=name, files=tuple(files)))

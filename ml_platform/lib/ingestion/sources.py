@@ -127,3 +127,7 @@ CUSTOMERS = Source(
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (TRANSACTIONS, CHARGEBACKS, CUSTOMERS)}
+# The order in which one scan's sources are ingested: silver labels take each chargeback's
+# customer, merchant and time from silver transactions, so transactions land first (ingested
+# after them, labels of the same scan would have no context: features would count no fraud).
+INGESTION_ORDER: tuple[str, ...] = ("customers", "transactions", "chargebacks")

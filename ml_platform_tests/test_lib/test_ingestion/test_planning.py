@@ -49,10 +49,11 @@ def test_runs_cover_exactly_the_dates_the_files_touch(landing: Path, lake: Delta
     summary = [
         (r.source, r.first_date, r.last_date, sorted(f.relpath for f in r.files)) for r in runs
     ]
+    # Transactions before chargebacks: silver labels read the transactions' context.
     assert summary == [
-        ("chargebacks", None, None, ["chargebacks/c.csv"]),
         ("transactions", D(2026, 1, 2), D(2026, 1, 3), ["transactions/a.csv"]),
         ("transactions", D(2026, 1, 9), D(2026, 1, 9), ["transactions/late.csv"]),
+        ("chargebacks", None, None, ["chargebacks/c.csv"]),
     ]
     again = plan_runs(scan_landing(lake, str(landing), _now(), 5), lambda d: True, D(2026, 1, 31))
     assert [r.run_key for r in again] == [r.run_key for r in runs]
