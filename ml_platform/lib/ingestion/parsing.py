@@ -14,8 +14,9 @@ A file is read and validated in chunks of rows (:mod:`~ml_platform.lib.ingestion
 memory stays bounded whatever its size; row numbers and reasons do not depend on the chunking.
 """
 
+import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -120,6 +121,32 @@ def parse_chunks(
         raise LandingFileError(f"{file.relpath}: unreadable {file.file_format}: {error}") from error
     for raw, is_last in _with_last(read_chunks(file, chunk_rows)):
         yield _parse_chunk(file, source, raw, flag_last_row=unterminated and is_last)
+
+
+def valid_dates(file: LandingFile, source: Source, chunk_rows: int = CHUNK_ROWS) -> set[dt.date]:
+    """The dates of the file's rows whose ``source.date_column`` is valid, chunk by chunk.
+
+    Only that column goes through its rule (the same two passes as :func:`parse_chunks`), so a
+    row quarantined for another column still gives its date: planning asks for a partition the
+    run then rewrites unchanged. Checking every column took ~5x as long (1.5 s for the demo's
+    90 files, 1.1M rows). A file missing a required column gives no date (it is quarantined
+    whole).
+
+    Raises:
+        LandingFileError: The file cannot be read.
+    """
+    assert source.date_column is not None
+    dated = replace(
+        source, columns=tuple(c for c in source.columns if c.name == source.date_column)
+    )
+    dates: set[dt.date] = set()
+    for raw in read_chunks(file, chunk_rows):
+        if any(c not in raw.columns for c in source.column_names):
+            return set()
+        checked = _checked(raw.select(ROW, source.date_column), dated)
+        valid = checked.filter(pl.col(_REASON).is_null()).get_column(source.date_column)
+        dates.update(valid.dt.date().unique().drop_nulls())
+    return dates
 
 
 def _with_last(frames: Iterator[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:

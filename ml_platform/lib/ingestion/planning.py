@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ml_platform.lib.ingestion.engine import load_ledger
 from ml_platform.lib.ingestion.landing import LandingFile, discover, is_settled
-from ml_platform.lib.ingestion.parsing import LandingFileError, parse_chunks
+from ml_platform.lib.ingestion.parsing import LandingFileError, valid_dates
 from ml_platform.lib.ingestion.sources import INGESTION_ORDER, SOURCES, Source
 from ml_platform.lib.lake.delta import DeltaLake
 
@@ -110,15 +110,11 @@ def plan_runs(
 
 
 def event_dates(file: LandingFile, source: Source) -> set[dt.date]:
-    """The event dates of the file's valid rows (read chunk by chunk: bounded memory)."""
-    assert source.date_column is not None
-    dates: set[dt.date] = set()
+    """The event dates of the file's rows with a valid date (``valid_dates``; bounded memory)."""
     try:
-        for chunk in parse_chunks(file, source):
-            dates.update(chunk.accepted.get_column(source.date_column).dt.date().unique())
+        return valid_dates(file, source)
     except LandingFileError:  # unreadable: no valid rows
         return set()
-    return dates
 
 
 def contiguous_ranges(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

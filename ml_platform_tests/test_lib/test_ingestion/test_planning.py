@@ -67,6 +67,28 @@ def test_files_without_valid_dates_are_ingested_in_the_fallback_partition(
     assert [(r.first_date, r.last_date) for r in runs] == [(D(2026, 1, 31), D(2026, 1, 31))]
 
 
+def test_planned_dates_come_from_the_date_column_alone(landing: Path, lake: DeltaLake) -> None:
+    rows = [
+        tx_row("a", when="2026-01-02T10:00:00Z"),
+        tx_row("b", when="2026-01-05T10:00:00Z", amount="-1"),  # quarantined for its amount
+        tx_row("c", when="2026-01-07 10:00:00+01:00"),  # another valid form of a time
+        tx_row("d", when="2026-01-09"),  # no time zone: invalid, no date
+    ]
+    write_landing(landing, "transactions/a.csv", "\n".join([TX_HEADER, *rows]) + "\n")
+    # A file without a required column is quarantined whole: no date of its own.
+    write_landing(
+        landing, "transactions/b.csv", "transaction_id,event_timestamp\nx,2026-01-20T00:00:00Z\n"
+    )
+    runs = plan_runs(scan_landing(lake, str(landing), _now(), 5), lambda d: True, D(2026, 1, 31))
+    planned = {(r.files[0].relpath, r.first_date, r.last_date) for r in runs}
+    assert planned == {
+        ("transactions/a.csv", D(2026, 1, 2), D(2026, 1, 2)),
+        ("transactions/a.csv", D(2026, 1, 5), D(2026, 1, 5)),
+        ("transactions/a.csv", D(2026, 1, 7), D(2026, 1, 7)),
+        ("transactions/b.csv", D(2026, 1, 31), D(2026, 1, 31)),
+    }
+
+
 def test_ingested_unsettled_and_requested_files_are_not_planned(
     landing: Path, lake: DeltaLake
 ) -> None:
