@@ -22,6 +22,7 @@ from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.ingestion.planning import plan_runs, scan_landing
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.signals import preserved_sigterm
+from ml_platform.lib.staging.transforms import SILVER_LABELS
 from ml_platform.settings import PROJECT_ROOT, Settings
 
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
@@ -85,7 +86,37 @@ def run_ingestion(
                 asset_selection=list(request.asset_selection or []),
             )
         )
+    if _labels_wait_for_transactions(lake, outcomes):
+        # What the daemon's automation does after silver transactions change.
+        log("refreshing silver labels: some chargebacks' transactions had not landed yet")
+        outcomes.append(
+            _execute(
+                settings,
+                instance,
+                "ingestion_job",
+                {"ml_platform/trigger": "cli"},
+                log,
+                "labels",
+                "unpartitioned",
+                asset_selection=[dg.AssetKey(["silver", "labels"])],
+            )
+        )
     return outcomes
+
+
+def _labels_wait_for_transactions(lake: DeltaLake, outcomes: list[RunOutcome]) -> bool:
+    """Whether silver labels should be rebuilt after this ingestion.
+
+    True when transactions landed after the last chargebacks run while some labels still lack
+    their transaction's context (a chargeback ingested before its transaction).
+    """
+    done = {outcome.source: i for i, outcome in enumerate(outcomes) if outcome.success}
+    if done.get("transactions", -1) <= done.get("chargebacks", -1):
+        return False
+    if not lake.exists(SILVER_LABELS):
+        return False
+    unknown = lake.scan(SILVER_LABELS).filter(pl.col("customer_id").is_null())
+    return unknown.select(pl.len()).collect().item() > 0
 
 
 def _execute(

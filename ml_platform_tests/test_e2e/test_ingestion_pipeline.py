@@ -172,3 +172,38 @@ def test_silver_in_batches_of_days_equals_one_batch_and_is_all_or_nothing(
     assert "batch 3; the 2 before it were rolled back" in description
     assert lake.version("silver/transactions") > version  # batches 1 and 2 were written ...
     assert lake.read("silver/transactions").height == 0  # ... and rolled back
+
+
+def test_a_chargeback_landed_before_its_transaction_gets_its_context(
+    simulated: Settings, instance: dg.DagsterInstance
+) -> None:
+    run_ingestion(simulated, instance)
+    lake = DeltaLake(simulated.lake_uri)
+    landing = Path(simulated.landing_dir)
+    write_landing(
+        landing,
+        "chargebacks/early.csv",
+        "transaction_id,reported_at\nlate-9,2026-01-06T08:00:00Z\n",
+    )
+    [only] = run_ingestion(simulated, instance)
+    assert only.success and only.source == "chargebacks"
+    label = lake.read("silver/labels").filter(pl.col("transaction_id") == "late-9")
+    assert label["customer_id"].to_list() == [None]  # its transaction has not landed
+
+    write_landing(
+        landing,
+        "transactions/late.csv",
+        f"{TX_HEADER}\n{tx_row('late-9', customer='42', when='2026-01-05T12:00:00Z')}\n",
+    )
+    outcomes = run_ingestion(simulated, instance)
+    assert [(o.source, o.success) for o in outcomes] == [("transactions", True), ("labels", True)]
+    label = lake.read("silver/labels").filter(pl.col("transaction_id") == "late-9")
+    assert label.select("customer_id", "merchant_id").rows() == [(42, 7)]
+
+    # Transactions alone, every label known: no labels run.
+    write_landing(
+        landing,
+        "transactions/later.csv",
+        f"{TX_HEADER}\n{tx_row('late-10', when='2026-01-05T13:00:00Z')}\n",
+    )
+    assert [o.source for o in run_ingestion(simulated, instance)] == ["transactions"]
