@@ -131,11 +131,8 @@ def customer_daily_features(
             pl.col("home_country"),
         )
     )
-    # One day's snapshots are small: Polars 2.1's default (streaming) engine spends ~0.1 s
-    # setting up the as-of join alone, the in-memory engine ~7 ms (88k customers).
-    engine = "in-memory" if first == last else "auto"
     return (
-        frame.collect(engine=engine)
+        frame.collect(engine=w.snapshot_engine(first, last))
         .select(CUSTOMER_DAILY.schema.names())
         .cast(CUSTOMER_DAILY.schema)
     )

@@ -73,7 +73,6 @@ def merchant_daily_features(
             w.share(pl.col(f"customers_{days}"), n).alias(f"merchant_customer_share_{days}d"),
             w.share(pl.col(f"fraud_{days}"), n).alias(f"merchant_fraud_rate_{days}d"),
         ]
-    engine = "in-memory" if first == last else "auto"  # one day's rows: small (as customers)
     return (
         grid.filter((pl.col(w.DAY) >= first) & (pl.col("active_31") > 0))
         .select(
@@ -83,7 +82,7 @@ def merchant_daily_features(
             *features,
         )
         .sort(KEY, TIMESTAMP)
-        .collect(engine=engine)
+        .collect(engine=w.snapshot_engine(first, last))
         .cast(MERCHANT_DAILY.schema)
     )
 

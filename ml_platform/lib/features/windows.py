@@ -304,6 +304,16 @@ def before_utc_hour(timestamp: pl.Expr, hour: int) -> pl.Expr:
     return (timestamp.dt.epoch("us") % 86_400_000_000) < hour * 3_600_000_000
 
 
+def snapshot_engine(first: dt.date, last: dt.date) -> str:
+    """The Polars engine for the final ``collect`` of snapshots of ``[first, last]``.
+
+    One day's snapshots are small (one row per entity): Polars 2.1's default (streaming) engine
+    spends ~0.1 s setting up an as-of join alone, the in-memory engine ~7 ms on 88k customers.
+    Ranges keep the default.
+    """
+    return "in-memory" if first == last else "auto"
+
+
 def snapshot_timestamp() -> pl.Expr:
     """End of the row's day (next midnight, UTC): the time the snapshot describes."""
     return (pl.col(DAY) + pl.duration(days=1)).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")

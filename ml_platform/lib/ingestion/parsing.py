@@ -141,7 +141,7 @@ def valid_dates(file: LandingFile, source: Source, chunk_rows: int = CHUNK_ROWS)
     )
     dates: set[dt.date] = set()
     for raw in read_chunks(file, chunk_rows):
-        if any(c not in raw.columns for c in source.column_names):
+        if _missing_columns(raw, source):
             return set()
         checked = _checked(raw.select(ROW, source.date_column), dated)
         valid = checked.filter(pl.col(_REASON).is_null()).get_column(source.date_column)
@@ -170,7 +170,7 @@ def _parse_chunk(
             if file.size == 0
             else _rejected(file, source, f"{file.relpath}: no header row", raw)
         )
-    missing = [c for c in source.column_names if c not in present]
+    missing = _missing_columns(raw, source)
     if missing:
         message = (
             f"{file.relpath}: missing required column(s) {', '.join(missing)} "
@@ -196,6 +196,11 @@ def _parse_chunk(
         rows_read=raw.height,
         extra_columns=extra,
     )
+
+
+def _missing_columns(raw: pl.DataFrame, source: Source) -> list[str]:
+    """The source's required columns that ``raw`` lacks (the file is then rejected whole)."""
+    return [c for c in source.column_names if c not in raw.columns]
 
 
 def _raw_record(columns: list[str]) -> pl.Expr:

@@ -39,17 +39,34 @@ TX = _tx(
         ("e", 8, 1, 50.0, _at(30)),  # merchant 8: last seen 30 days ago -> exit row of zeros
     ]
 )
-LABELS = pl.LazyFrame(
-    {  # as silver labels: each reported transaction with its merchant and time
-        "transaction_id": ["a", "c", "d", "z"],
-        "reported_at": [_at(1), _at(-1), _at(5), _at(3)],  # c is reported tomorrow: not yet known
-        "merchant_id": [7, 7, 7, None],  # z: a chargeback whose transaction is unknown
-        "event_timestamp": [_at(2), _at(0), _at(20), None],
-    },
-    schema_overrides={
-        "reported_at": pl.Datetime("us", "UTC"),
-        "event_timestamp": pl.Datetime("us", "UTC"),
-    },
+
+
+def _labels(
+    rows: list[tuple[str, dt.datetime, int | None, dt.datetime | None]],
+) -> pl.LazyFrame:
+    """Silver labels: each reported transaction (id, reported_at) with its merchant and time."""
+    return pl.LazyFrame(
+        {
+            "transaction_id": [r[0] for r in rows],
+            "reported_at": [r[1] for r in rows],
+            "merchant_id": [r[2] for r in rows],
+            "event_timestamp": [r[3] for r in rows],
+        },
+        schema_overrides={
+            "reported_at": pl.Datetime("us", "UTC"),
+            "merchant_id": pl.Int64(),
+            "event_timestamp": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+LABELS = _labels(
+    [
+        ("a", _at(1), 7, _at(2)),
+        ("c", _at(-1), 7, _at(0)),  # c is reported tomorrow: not yet known
+        ("d", _at(5), 7, _at(20)),
+        ("z", _at(3), None, None),  # z: a chargeback whose transaction is unknown
+    ]
 )
 
 
@@ -92,19 +109,8 @@ def test_a_whole_range_equals_day_by_day() -> None:
 def test_a_label_of_a_merchant_without_transactions_is_ignored() -> None:
     """Labels carry their own merchant: one that has no transaction in the window (labels
     written before a correction moved the transaction) counts nowhere, one day or many."""
-    stray = pl.LazyFrame(
-        {
-            "transaction_id": ["y"],
-            "reported_at": [_at(1)],
-            "merchant_id": [99],
-            "event_timestamp": [_at(2)],
-        },
-        schema_overrides={
-            "reported_at": pl.Datetime("us", "UTC"),
-            "event_timestamp": pl.Datetime("us", "UTC"),
-        },
-    )
-    labels = pl.concat([LABELS, stray], how="vertical_relaxed")
+    stray = _labels([("y", _at(1), 99, _at(2))])
+    labels = pl.concat([LABELS, stray])
     for first in (D, D - dt.timedelta(days=3)):
         assert merchant_daily_features(TX, labels, first, D).equals(
             merchant_daily_features(TX, LABELS, first, D)
