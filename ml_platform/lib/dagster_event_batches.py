@@ -11,12 +11,13 @@ creates 360 planned events that way.
 
 ``BatchedSqliteEventLogStorage`` writes a batch's asset events into the run's file in one
 transaction and mirrors them into the index in another, with the same rows, in the same order,
-through the same helpers as ``SqliteEventLogStorage.store_event``; any other event of a batch
-(check and run-status events, rare there) still goes through ``store_event``. Single events are
-unchanged. ``deploy/local/dagster.yaml`` configures it with ``instance_dir: {env:
-DAGSTER_HOME}``, so its files stay exactly where ``storage: sqlite`` puts them
-(``history/runs/``): an existing instance keeps its history. Production runs on PostgreSQL
-(``deploy/``), which this does not touch.
+through the same helpers as ``SqliteEventLogStorage.store_event``; each event is serialized once
+for both files, and each asset's record in the index is written once per kind of event in the
+batch, ending as ``store_event`` leaves it. Any other event of a batch (check and run-status
+events, rare there) still goes through ``store_event``. Single events are unchanged.
+``deploy/local/dagster.yaml`` configures it with ``instance_dir: {env: DAGSTER_HOME}``, so its
+files stay exactly where ``storage: sqlite`` puts them (``history/runs/``): an existing instance
+keeps its history. Production runs on PostgreSQL (``deploy/``), which this does not touch.
 """
 
 from collections.abc import Mapping, Sequence
@@ -68,28 +69,49 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def _store_asset_events(self, run_id: str, entries: list[EventLogEntry]) -> None:
         """What ``store_event`` does for each asset event, in one transaction per file.
 
+        Each event is serialized once, for both files (``store_event`` serializes it for each).
         The two files cannot share a transaction (as in ``store_event``). Once the run's file
         holds the events, a failing index transaction is retried event by event rather than
         raised: Dagster's fallback for a failed batch would store every event again.
         """
+        rows = [self._event_to_row(entry) for entry in entries]
         with self.run_connection(run_id) as conn:
-            conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in entries])
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
         try:
-            self._mirror_into_index(entries)
+            self._mirror_into_index(entries, rows)
         except Exception:  # the same writes, one transaction each (raises if they fail too)
-            for entry in entries:
-                self._mirror_into_index([entry])
+            for entry, row in zip(entries, rows, strict=True):
+                self._mirror_into_index([entry], [row])
 
-    def _mirror_into_index(self, entries: list[EventLogEntry]) -> None:
-        """The cross-run index's rows for asset events: event, tags, asset record."""
+    def _mirror_into_index(self, entries: list[EventLogEntry], rows: list[dict[str, Any]]) -> None:
+        """The cross-run index's rows for asset events: event, tags, asset record.
+
+        The asset record (one row per asset key: its last materialization, last run, last event
+        time) is written for the last event of each key and kind only: ``store_event`` rewrites
+        it for every event, and an event's kind decides which columns it sets, so the row ends
+        the same. A range step's 90 materializations of one asset write it once, not 90 times
+        (each write serializes the whole materialization again, metadata included).
+        """
         with self.index_transaction() as conn:
             ids = [
-                conn.execute(self.prepare_insert_event(entry)).inserted_primary_key[0]
-                for entry in entries
+                conn.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key[0]
+                for row in rows
             ]
             self._store_asset_event_tags(conn, entries, ids)
-            for entry, event_id in zip(entries, ids, strict=True):
+            for entry, event_id in last_of_each_kind(entries, ids):
                 self._store_asset_event(conn, entry, event_id)
+
+
+def last_of_each_kind(
+    entries: Sequence[EventLogEntry], ids: Sequence[int]
+) -> list[tuple[EventLogEntry, int]]:
+    """The last event of each (asset key, event type) with its id, in the batch's order."""
+    last: dict[tuple[str, str], int] = {}
+    for position, entry in enumerate(entries):
+        event = entry.get_dagster_event()
+        asset = event.asset_key.to_string() if event.asset_key else ""
+        last[(asset, event.event_type_value)] = position
+    return [(entries[position], ids[position]) for position in sorted(last.values())]
 
 
 def is_asset_event(entry: EventLogEntry) -> bool:

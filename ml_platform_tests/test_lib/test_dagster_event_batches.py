@@ -11,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from ml_platform.lib.dagster_event_batches import BatchedSqliteEventLogStorage
+from ml_platform.lib.dagster_event_batches import BatchedSqliteEventLogStorage, last_of_each_kind
 from ml_platform.runner import ensure_dagster_home
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-02-01")
@@ -191,11 +192,15 @@ def test_a_failing_index_write_is_retried_event_by_event_and_nothing_is_stored_t
     mirror = BatchedSqliteEventLogStorage._mirror_into_index
     failed: list[int] = []
 
-    def flaky(self: BatchedSqliteEventLogStorage, entries: list[dg.EventLogEntry]) -> None:
+    def flaky(
+        self: BatchedSqliteEventLogStorage,
+        entries: list[dg.EventLogEntry],
+        rows: list[dict[str, object]],
+    ) -> None:
         if len(entries) > 1 and not failed:
             failed.append(len(entries))
             raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
-        mirror(self, entries)
+        mirror(self, entries, rows)
 
     monkeypatch.setattr(BatchedSqliteEventLogStorage, "_mirror_into_index", flaky)
     run_id = _run(project).run_id
@@ -205,3 +210,80 @@ def test_a_failing_index_write_is_retried_event_by_event_and_nothing_is_stored_t
     for asset in (upstream.key, downstream.key):
         rows = _index_rows(project, asset)
         assert len(rows) == 2 * 31 and len(set(rows)) == 2 * 31
+
+
+def _tables(folder: Path, run_id: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the event log's tables: the index's and the run's file."""
+    tables: dict[str, list[tuple[object, ...]]] = {}
+    for name, file in (("index", "index.db"), ("run", f"{run_id}.db")):
+        engine = sa.create_engine(f"sqlite:///{folder / file}")
+        with engine.connect() as conn:
+            for table in sa.inspect(conn).get_table_names():
+                if table in ("alembic_version", "secondary_indexes", "kvs"):
+                    continue
+                rows = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1")).mappings()
+                # create_timestamp: the wall clock of the row's first write, not of an event
+                tables[f"{name}.{table}"] = [
+                    tuple(v for k, v in row.items() if k != "create_timestamp") for row in rows
+                ]
+        engine.dispose()
+    return tables
+
+
+@pytest.mark.parametrize("planned_last", [False, True])
+def test_a_mixed_batch_leaves_every_table_as_storing_its_events_one_by_one_does(
+    instances: tuple[dg.DagsterInstance, dg.DagsterInstance], tmp_path: Path, planned_last: bool
+) -> None:
+    stock, _ = instances
+    run_id = _run(stock).run_id
+    # The run's asset events, all in one batch (Dagster's own batches hold one kind): in the
+    # run's order (each asset's planned events, then its materializations with metadata), or
+    # with the planned events last (they set the asset record's last run, not its last
+    # materialization, which must survive them).
+    events = [
+        entry
+        for entry in stock.all_logs(run_id)
+        if entry.dagster_event is not None and entry.dagster_event.asset_key is not None
+    ]
+    if planned_last:
+        events.sort(key=lambda entry: entry.get_dagster_event().is_asset_materialization_planned)
+    kinds = {entry.dagster_event_type for entry in events if entry.dagster_event_type}
+    assert {e.value for e in kinds} == {"ASSET_MATERIALIZATION_PLANNED", "ASSET_MATERIALIZATION"}
+    one_by_one = SqliteEventLogStorage(str(tmp_path / "one_by_one"))
+    batched = BatchedSqliteEventLogStorage(str(tmp_path / "batched"))
+    for event in events:
+        one_by_one.store_event(event)
+    batched.store_event_batch(events)
+
+    expected = _tables(tmp_path / "one_by_one", run_id)
+    stored = _tables(tmp_path / "batched" / "history" / "runs", run_id)
+    assert stored == expected
+    assert len(expected["index.event_logs"]) == len(events) == 4 * 31
+    assert len(expected["index.asset_keys"]) == 2  # rewritten 62 times each one by one
+    one_by_one.dispose()
+    batched.dispose()
+
+
+def _kind(entry: dg.EventLogEntry) -> tuple[str, str]:
+    event = entry.get_dagster_event()
+    return event.event_type_value, event.asset_key.to_user_string() if event.asset_key else ""
+
+
+def test_last_of_each_kind_keeps_the_last_event_of_every_asset_and_kind_in_order(
+    instances: tuple[dg.DagsterInstance, dg.DagsterInstance],
+) -> None:
+    stock, _ = instances
+    run_id = _run(stock).run_id
+    events = [e for e in stock.all_logs(run_id) if e.dagster_event and e.dagster_event.asset_key]
+    ids = list(range(100, 100 + len(events)))
+
+    kept = last_of_each_kind(events, ids)
+
+    assert len(kept) == 4  # planned and materialized, for each of the two assets
+    assert {_kind(entry) for entry, _ in kept} == {_kind(entry) for entry in events}
+    kept_ids = [event_id for _, event_id in kept]
+    assert kept_ids == sorted(kept_ids)
+    for entry, event_id in kept:
+        later = events[ids.index(event_id) + 1 :]
+        assert entry is events[ids.index(event_id)]
+        assert _kind(entry) not in {_kind(other) for other in later}
