@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.simulation import SimulationConfig
 from ml_platform.playback import Playback
@@ -96,7 +97,7 @@ def _print_day(lake: DeltaLake, day: object, index: int) -> None:
 
 def _print_retrain(instance: dg.DagsterInstance, tick) -> None:
     print(f"   retraining sensor: REQUESTED — {tick.message}")
-    gate = instance.get_latest_materialization_event(dg.AssetKey(["ml", "champion"]))
+    gate = instance.get_latest_materialization_event(keys.CHAMPION)
     if tick.run is None or gate is None or gate.asset_materialization is None:
         return
     meta = {k: v.value for k, v in gate.asset_materialization.metadata.items()}

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ml_platform.definitions import build_definitions, defs
+from ml_platform.defs import keys
 from ml_platform.settings import PROJECT_ROOT, Settings
 
 EXPECTED_ASSETS = {
@@ -211,3 +212,18 @@ def test_loading_the_code_location_does_not_import_the_model_libraries() -> None
         check=True,
     )
     assert loaded.stdout.strip().splitlines()[-1] == "[]", loaded.stdout
+
+
+def test_the_named_keys_are_exactly_the_graphs_assets_outside_the_warehouse() -> None:
+    named: list[dg.AssetKey] = []
+    for value in vars(keys).values():
+        if isinstance(value, dg.AssetKey):
+            named.append(value)
+        elif isinstance(value, dict):
+            named.extend(v for v in value.values() if isinstance(v, dg.AssetKey))
+    assert len(named) == len(set(named))
+    graph = set(_graph(defs()))
+    # The warehouse's tables are keyed from their catalog (analytics/assets.py).
+    assert {key.to_user_string() for key in named} == {
+        key for key in graph if not key.startswith("warehouse/")
+    }

@@ -13,6 +13,7 @@ import time
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_definitions_change, on_new_data
 from ml_platform.defs.metadata import (
     OWNERS,
@@ -35,7 +36,6 @@ from ml_platform.lib.lake.delta import DeltaLake
 
 GROUP = "feature_store"
 FEAST_POOL = "feast"
-REGISTRY_KEY = dg.AssetKey(["feature_store", "registry"])
 
 
 def _definitions_version() -> str:
@@ -48,7 +48,7 @@ def _definitions_version() -> str:
 
 
 @dg.asset(
-    key=REGISTRY_KEY,
+    key=keys.FEATURE_REGISTRY,
     group_name=GROUP,
     kinds={"feast", "sqlite"},
     owners=OWNERS,
@@ -86,21 +86,21 @@ def feast_registry(context: dg.AssetExecutionContext, platform: PlatformResource
 
 
 @dg.asset(
-    key=dg.AssetKey(["feature_store", "online_store"]),
+    key=keys.ONLINE_STORE,
     group_name=GROUP,
     metadata={"dagster/column_schema": online_store_schema()},
     kinds={"feast", "sqlite"},
     owners=OWNERS,
     pool=FEAST_POOL,
     deps=[
-        REGISTRY_KEY,
-        dg.AssetKey(["features", "customer_daily"]),
-        dg.AssetKey(["features", "merchant_daily"]),
+        keys.FEATURE_REGISTRY,
+        keys.CUSTOMER_DAILY,
+        keys.MERCHANT_DAILY,
     ],
     automation_condition=on_new_data(
         allow_missing=[
-            dg.AssetKey(["features", "customer_daily"]),
-            dg.AssetKey(["features", "merchant_daily"]),
+            keys.CUSTOMER_DAILY,
+            keys.MERCHANT_DAILY,
         ]
     ),
     description=(

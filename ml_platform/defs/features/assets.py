@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
@@ -34,7 +35,6 @@ from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.staging import transforms
 
 GROUP = "features"
-SILVER = {name: dg.AssetKey(["silver", name]) for name in ("transactions", "labels", "customers")}
 # Day D needs silver days D-30 … D.
 LOOKBACK = dg.TimeWindowPartitionMapping(start_offset=-customer.LOOKBACK_DAYS, end_offset=0)
 FEATURE_BATCH_ROWS = 2_000_000
@@ -68,9 +68,9 @@ def _published(
     written = {"rows": 0}
 
     def logged() -> Iterator[tuple[str | Append, pl.DataFrame]]:
-        for number, (keys, frame) in enumerate(batches, 1):
+        for number, (description, frame) in enumerate(batches, 1):
             written["rows"] += frame.height
-            where = f", batch {number} ({keys})" if keys else ""
+            where = f", batch {number} ({description})" if description else ""
             context.log.info(f"{table}: {frame.height} rows, {days} day(s) {start}…{last}{where}")
             yield (window if number == 1 else APPEND), frame
 
@@ -129,15 +129,13 @@ def _customer_batches(
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     deps=[
-        dg.AssetDep(SILVER["transactions"], partition_mapping=LOOKBACK),
-        SILVER["customers"],
-        SILVER["labels"],
+        dg.AssetDep(keys.SILVER_TRANSACTIONS, partition_mapping=LOOKBACK),
+        keys.SILVER_CUSTOMERS,
+        keys.SILVER_LABELS,
     ],
     # Late labels and customer updates reach the next day's features, not history.
-    automation_condition=on_new_data(ignore=[SILVER["customers"], SILVER["labels"]]),
-    check_specs=[
-        schema_check("customer_daily", dg.AssetKey(["features", "customer_daily"]), CustomerDaily)
-    ],
+    automation_condition=on_new_data(ignore=[keys.SILVER_CUSTOMERS, keys.SILVER_LABELS]),
+    check_specs=[schema_check("customer_daily", keys.CUSTOMER_DAILY, CustomerDaily)],
     metadata={"dagster/column_schema": pandera_column_schema(CustomerDaily)},
 )
 def customer_daily(context: dg.AssetExecutionContext, platform: PlatformResource):
@@ -166,11 +164,9 @@ def customer_daily(context: dg.AssetExecutionContext, platform: PlatformResource
     owners=OWNERS,
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    deps=[dg.AssetDep(SILVER["transactions"], partition_mapping=LOOKBACK), SILVER["labels"]],
-    automation_condition=on_new_data(ignore=[SILVER["labels"]]),
-    check_specs=[
-        schema_check("merchant_daily", dg.AssetKey(["features", "merchant_daily"]), MerchantDaily)
-    ],
+    deps=[dg.AssetDep(keys.SILVER_TRANSACTIONS, partition_mapping=LOOKBACK), keys.SILVER_LABELS],
+    automation_condition=on_new_data(ignore=[keys.SILVER_LABELS]),
+    check_specs=[schema_check("merchant_daily", keys.MERCHANT_DAILY, MerchantDaily)],
     metadata={"dagster/column_schema": pandera_column_schema(MerchantDaily)},
 )
 def merchant_daily(context: dg.AssetExecutionContext, platform: PlatformResource):

@@ -9,6 +9,7 @@ bronze steps report.
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.metadata import OWNERS, column_schema, markdown_preview
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.resources import PlatformResource
@@ -19,10 +20,6 @@ from ml_platform.lib.ingestion.sources import SOURCES, Source
 
 GROUP = "ingestion"
 INGESTION_POOL = "lake_ingestion"
-
-LANDING_KEYS = {name: dg.AssetKey(["landing", name]) for name in SOURCES}
-QUARANTINE_KEY = dg.AssetKey(tables.QUARANTINE_TABLE.split("/"))
-LEDGER_KEY = dg.AssetKey(tables.LEDGER_TABLE.split("/"))
 
 landing_specs = [
     dg.AssetSpec(
@@ -36,15 +33,15 @@ landing_specs = [
         ),
         metadata={"dagster/column_schema": column_schema(SOURCES[name].schema)},
     )
-    for name, key in LANDING_KEYS.items()
+    for name, key in keys.LANDING.items()
 ]
 
 quarantine_spec = dg.AssetSpec(
-    QUARANTINE_KEY,
+    keys.QUARANTINE,
     group_name=GROUP,
     kinds={"delta"},
     owners=OWNERS,
-    deps=list(LANDING_KEYS.values()),
+    deps=list(keys.LANDING.values()),
     description=(
         "Rows (and whole files) that failed parsing or validation, with source file, row number, "
         "the raw record as read and the reason. Written by the bronze assets."
@@ -53,11 +50,11 @@ quarantine_spec = dg.AssetSpec(
 )
 
 ledger_spec = dg.AssetSpec(
-    LEDGER_KEY,
+    keys.LEDGER,
     group_name=GROUP,
     kinds={"delta"},
     owners=OWNERS,
-    deps=list(LANDING_KEYS.values()),
+    deps=list(keys.LANDING.values()),
     description=(
         "One row per ingested landing file: identity (path, size, mtime, SHA-256), status, rows "
         "read / accepted / quarantined, and accepted rows per event date."
@@ -69,7 +66,7 @@ ledger_spec = dg.AssetSpec(
 def _reconciled_check(source: Source) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         f"{source.name}_reconciled",
-        asset=dg.AssetKey(["bronze", source.name]),
+        asset=keys.BRONZE[source.name],
         blocking=True,
         description=(
             "Every landed row is in bronze or quarantine: for each file, rows read = accepted + "
@@ -132,7 +129,7 @@ def _report_side_tables(
         by_source = {row["source"]: row["rows"] for row in counts.iter_rows(named=True)}
         context.log_event(
             dg.AssetMaterialization(
-                QUARANTINE_KEY,
+                keys.QUARANTINE,
                 description=f"rows of {source.name} files re-evaluated",
                 metadata={
                     "dagster/row_count": sum(by_source.values()),
@@ -147,7 +144,7 @@ def _report_side_tables(
         ledger = lake.read(tables.LEDGER_TABLE)
         context.log_event(
             dg.AssetMaterialization(
-                LEDGER_KEY,
+                keys.LEDGER,
                 metadata={
                     "dagster/row_count": ledger.height,
                     "files_recorded_this_run": len(report.outcomes) + report.files_touched,
@@ -205,7 +202,7 @@ def _build_partitioned_bronze(source: Source) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"delta", "polars"},
         owners=OWNERS,
-        deps=[LANDING_KEYS[source.name]],
+        deps=[keys.LANDING[source.name]],
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         pool=INGESTION_POOL,
@@ -258,7 +255,7 @@ def _build_bronze(source: Source) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"delta", "polars"},
         owners=OWNERS,
-        deps=[LANDING_KEYS[source.name]],
+        deps=[keys.LANDING[source.name]],
         pool=INGESTION_POOL,
         check_specs=[_reconciled_check(source)],
         metadata={"dagster/column_schema": column_schema(tables.bronze_schema(source))},

@@ -5,20 +5,17 @@ import json
 
 import dagster as dg
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.jobs import ingestion_job
-from ml_platform.defs.ingestion.assets import LANDING_KEYS
 from ml_platform.defs.partitions import daily_partitions
 from ml_platform.defs.resources import PlatformResource
 from ml_platform.lib.ingestion.planning import PlannedRun, plan_runs, scan_landing
 
 # What each source's run refreshes: its bronze table and the silver table built from it.
 RUN_TARGETS: dict[str, list[dg.AssetKey]] = {
-    "transactions": [
-        dg.AssetKey(["bronze", "transactions"]),
-        dg.AssetKey(["silver", "transactions"]),
-    ],
-    "chargebacks": [dg.AssetKey(["bronze", "chargebacks"]), dg.AssetKey(["silver", "labels"])],
-    "customers": [dg.AssetKey(["bronze", "customers"]), dg.AssetKey(["silver", "customers"])],
+    "transactions": [keys.BRONZE["transactions"], keys.SILVER_TRANSACTIONS],
+    "chargebacks": [keys.BRONZE["chargebacks"], keys.SILVER_LABELS],
+    "customers": [keys.BRONZE["customers"], keys.SILVER_CUSTOMERS],
 }
 
 
@@ -81,7 +78,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, platform: PlatformResour
     requested = {**scan.in_flight, **{f.relpath: f.fingerprint for f in scan.files}}
     observations = [
         dg.AssetObservation(
-            LANDING_KEYS[source],
+            keys.LANDING[source],
             metadata={
                 "new_or_changed_files": len(files),
                 "bytes": sum(f.size for f in files),

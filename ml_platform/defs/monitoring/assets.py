@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, markdown_preview, pandera_column_schema
 from ml_platform.defs.monitoring.common import (
@@ -23,9 +24,7 @@ from ml_platform.defs.monitoring.common import (
     report_path,
 )
 from ml_platform.defs.monitoring.drift_assets import (
-    DRIFT_KEY,
     DRIFT_TABLE,
-    ONLINE_DRIFT_KEY,
     ONLINE_DRIFT_TABLE,
     feature_drift_report,
     online_drift_report,
@@ -33,7 +32,7 @@ from ml_platform.defs.monitoring.drift_assets import (
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
-from ml_platform.defs.scoring.assets import SCORES_KEY, SCORES_TABLE
+from ml_platform.defs.scoring.assets import SCORES_TABLE
 from ml_platform.lib.lake import objects, predicates
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.monitoring.performance import (
@@ -47,20 +46,14 @@ from ml_platform.lib.monitoring.schemas import ModelPerformanceRows
 from ml_platform.settings import Settings
 
 __all__ = [
-    "DRIFT_KEY",
     "DRIFT_TABLE",
-    "ONLINE_DRIFT_KEY",
     "ONLINE_DRIFT_TABLE",
-    "PERFORMANCE_KEY",
     "PERFORMANCE_TABLE",
     "build_monitoring_assets",
     "build_performance_asset",
 ]
 
 PERFORMANCE_TABLE = "monitoring/model_performance"
-PERFORMANCE_KEY = dg.AssetKey(["monitoring", "model_performance"])
-SILVER_TRANSACTIONS = dg.AssetKey(["silver", "transactions"])
-SILVER_LABELS = dg.AssetKey(["silver", "labels"])
 TREND_DAYS = 30
 
 
@@ -73,19 +66,19 @@ def build_performance_asset(settings: Settings) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
-        key=PERFORMANCE_KEY,
+        key=keys.PERFORMANCE,
         group_name=GROUP,
         kinds={"polars", "delta", "html"},
         owners=OWNERS,
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         deps=[
-            dg.AssetDep(SILVER_TRANSACTIONS),
-            dg.AssetDep(SCORES_KEY, partition_mapping=cohorts),
-            dg.AssetDep(SILVER_LABELS),
+            dg.AssetDep(keys.SILVER_TRANSACTIONS),
+            dg.AssetDep(keys.SCORES, partition_mapping=cohorts),
+            dg.AssetDep(keys.SILVER_LABELS),
         ],
-        automation_condition=on_new_data(ignore=[SILVER_LABELS, SCORES_KEY]),
-        check_specs=[schema_check("model_performance", PERFORMANCE_KEY, ModelPerformanceRows)],
+        automation_condition=on_new_data(ignore=[keys.SILVER_LABELS, keys.SCORES]),
+        check_specs=[schema_check("model_performance", keys.PERFORMANCE, ModelPerformanceRows)],
         metadata={"dagster/column_schema": pandera_column_schema(ModelPerformanceRows)},
         description=(
             f"Model performance on matured labels, reported daily: the report of day D covers "

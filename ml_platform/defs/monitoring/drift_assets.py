@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.monitoring.common import (
@@ -30,8 +31,7 @@ from ml_platform.defs.monitoring.common import (
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
 from ml_platform.defs.publishing import publish, schema_check
 from ml_platform.defs.resources import PlatformResource
-from ml_platform.defs.scoring.assets import SCORES_KEY, SCORES_TABLE
-from ml_platform.defs.serving.assets import ONLINE_SCORES_KEY
+from ml_platform.defs.scoring.assets import SCORES_TABLE
 from ml_platform.lib.lake import objects, predicates
 from ml_platform.lib.monitoring.drift import (
     DRIFT_SCHEMA,
@@ -48,9 +48,7 @@ from ml_platform.serving.config import REQUEST_LOG_TABLE
 from ml_platform.settings import Settings
 
 DRIFT_TABLE = "monitoring/feature_drift"
-DRIFT_KEY = dg.AssetKey(["monitoring", "feature_drift"])
 ONLINE_DRIFT_TABLE = "monitoring/online_drift"
-ONLINE_DRIFT_KEY = dg.AssetKey(["monitoring", "online_drift"])
 _DESCRIPTION = (
     "against the training reference of the model that scored it: PSI (reference bins) and "
     "Kolmogorov-Smirnov for numeric features, Jensen-Shannon distance for categorical ones, PSI "
@@ -90,9 +88,9 @@ class DriftSource:
 
 
 BATCH = DriftSource(
-    key=DRIFT_KEY,
+    key=keys.FEATURE_DRIFT,
     table=DRIFT_TABLE,
-    source_key=SCORES_KEY,
+    source_key=keys.SCORES,
     source_table=SCORES_TABLE,
     report="feature_drift",
     title="Drift report",
@@ -103,9 +101,9 @@ BATCH = DriftSource(
 # The request log is written by a service, not by Dagster, so no materialization announces
 # new rows: the newest complete day is checked once a day, after midnight UTC.
 ONLINE = DriftSource(
-    key=ONLINE_DRIFT_KEY,
+    key=keys.ONLINE_DRIFT,
     table=ONLINE_DRIFT_TABLE,
-    source_key=ONLINE_SCORES_KEY,
+    source_key=keys.ONLINE_SCORES,
     source_table=REQUEST_LOG_TABLE,
     report="online_drift",
     title="Online drift report",

@@ -14,6 +14,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # the model is loaded through the registry, which imports Lig
     import lightgbm as lgb
 
 SCORES_TABLE = "ml/transaction_scores"
-SCORES_KEY = dg.AssetKey(["ml", "transaction_scores"])
 # Day D's transactions use the feature snapshot of day D-1 (stamped at the end of D-1).
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 SCORING_BATCH_ROWS = 500_000
@@ -68,21 +68,21 @@ class TransactionScores(pa.DataFrameModel):
 
 
 @dg.asset(
-    key=SCORES_KEY,
+    key=keys.SCORES,
     group_name="scoring",
     kinds={"lightgbm", "polars", "delta"},
     owners=OWNERS,
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     deps=[
-        dg.AssetDep(dg.AssetKey(["silver", "transactions"])),
-        dg.AssetDep(dg.AssetKey(["features", "customer_daily"]), partition_mapping=PREVIOUS_DAY),
-        dg.AssetDep(dg.AssetKey(["features", "merchant_daily"]), partition_mapping=PREVIOUS_DAY),
-        dg.AssetKey(["ml", "champion"]),
+        dg.AssetDep(keys.SILVER_TRANSACTIONS),
+        dg.AssetDep(keys.CUSTOMER_DAILY, partition_mapping=PREVIOUS_DAY),
+        dg.AssetDep(keys.MERCHANT_DAILY, partition_mapping=PREVIOUS_DAY),
+        keys.CHAMPION,
     ],
     # A new champion scores the days that come, it does not rescore history.
-    automation_condition=on_new_data(ignore=[dg.AssetKey(["ml", "champion"])]),
-    check_specs=[schema_check("transaction_scores", SCORES_KEY, TransactionScores)],
+    automation_condition=on_new_data(ignore=[keys.CHAMPION]),
+    check_specs=[schema_check("transaction_scores", keys.SCORES, TransactionScores)],
     metadata={"dagster/column_schema": pandera_column_schema(TransactionScores)},
     description=(
         "Every transaction of the day scored by the `champion` model: score, flag at the "

@@ -7,18 +7,16 @@ its columns are documented where every other table's are.
 
 import dagster as dg
 
+from ml_platform.defs import keys
 from ml_platform.defs.metadata import OWNERS, column_schema
-from ml_platform.serving.config import REQUEST_LOG_TABLE
 from ml_platform.serving.request_log import LOG_SCHEMA
 
-ONLINE_SCORES_KEY = dg.AssetKey(REQUEST_LOG_TABLE.split("/"))
-
 online_scores_spec = dg.AssetSpec(
-    ONLINE_SCORES_KEY,
+    keys.ONLINE_SCORES,
     group_name="serving",
     kinds={"fastapi", "delta"},
     owners=OWNERS,
-    deps=[dg.AssetKey(["ml", "champion"]), dg.AssetKey(["feature_store", "online_store"])],
+    deps=[keys.CHAMPION, keys.ONLINE_STORE],
     description=(
         "Every request scored by the online service (`ml-platform serve`): the transaction, "
         "every feature value the model saw, score and decision, champion and shadow "

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.automation.conditions import on_new_data
 from ml_platform.defs.metadata import OWNERS, pandera_column_schema
 from ml_platform.defs.partitions import daily_partitions, single_run_backfill, window_dates
@@ -22,9 +23,6 @@ GROUP = "staging"
 SILVER_BATCH_ROWS = 1_000_000
 """Most bronze transactions deduplicated at once: a backfill works through its days in batches
 of whole days, all written in one lake transaction, so its memory follows the batch."""
-BRONZE = {
-    name: dg.AssetKey(["bronze", name]) for name in ("transactions", "chargebacks", "customers")
-}
 
 
 @dg.asset(
@@ -33,14 +31,12 @@ BRONZE = {
     group_name=GROUP,
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
-    deps=[dg.AssetDep(BRONZE["transactions"])],
+    deps=[dg.AssetDep(keys.BRONZE["transactions"])],
     automation_condition=on_new_data(),
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     check_specs=[
-        schema_check(
-            "transactions", dg.AssetKey(["silver", "transactions"]), schemas.SilverTransactions
-        )
+        schema_check("transactions", keys.SILVER_TRANSACTIONS, schemas.SilverTransactions)
     ],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverTransactions)},
 )
@@ -85,9 +81,9 @@ def silver_transactions(context: dg.AssetExecutionContext, platform: PlatformRes
     group_name=GROUP,
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
-    deps=[BRONZE["chargebacks"], dg.AssetKey(["silver", "transactions"])],
-    automation_condition=on_new_data(allow_missing=[dg.AssetKey(["silver", "transactions"])]),
-    check_specs=[schema_check("labels", dg.AssetKey(["silver", "labels"]), schemas.SilverLabels)],
+    deps=[keys.BRONZE["chargebacks"], keys.SILVER_TRANSACTIONS],
+    automation_condition=on_new_data(allow_missing=[keys.SILVER_TRANSACTIONS]),
+    check_specs=[schema_check("labels", keys.SILVER_LABELS, schemas.SilverLabels)],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverLabels)},
 )
 def silver_labels(context: dg.AssetExecutionContext, platform: PlatformResource):
@@ -121,11 +117,9 @@ def silver_labels(context: dg.AssetExecutionContext, platform: PlatformResource)
     group_name=GROUP,
     kinds={"delta", "polars", "pandera"},
     owners=OWNERS,
-    deps=[BRONZE["customers"]],
+    deps=[keys.BRONZE["customers"]],
     automation_condition=on_new_data(),
-    check_specs=[
-        schema_check("customers", dg.AssetKey(["silver", "customers"]), schemas.SilverCustomers)
-    ],
+    check_specs=[schema_check("customers", keys.SILVER_CUSTOMERS, schemas.SilverCustomers)],
     metadata={"dagster/column_schema": pandera_column_schema(schemas.SilverCustomers)},
 )
 def silver_customers(context: dg.AssetExecutionContext, platform: PlatformResource):

@@ -14,6 +14,7 @@ import subprocess
 import dagster as dg
 import polars as pl
 
+from ml_platform.defs import keys
 from ml_platform.defs.metadata import (
     OWNERS,
     markdown_preview,
@@ -37,9 +38,6 @@ from ml_platform.settings import PROJECT_ROOT
 GROUP = "training"
 REGISTRY_POOL = "model_registry"
 TRAINING_SET_TABLE = "ml/training_set"
-TRAINING_SET_KEY = dg.AssetKey(["ml", "training_set"])
-MODEL_KEY = dg.AssetKey(["ml", "fraud_model"])
-CHAMPION_KEY = dg.AssetKey(["ml", "champion"])
 HEADLINE = ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "log_loss")
 TRAINING_BATCH_ROWS = 1_000_000
 """Most training-set rows featured and written at once (memory follows the batch)."""
@@ -86,7 +84,7 @@ def _training_set(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> StoredTrainingSet:
     """The training set at the version its latest materialization wrote, read a split at a time."""
-    metadata = _latest_metadata(context, TRAINING_SET_KEY)
+    metadata = _latest_metadata(context, keys.TRAINING_SET)
     version = metadata.get("delta_version")
     return StoredTrainingSet(
         lake=platform.lake(),
@@ -97,17 +95,17 @@ def _training_set(
 
 
 @dg.asset(
-    key=TRAINING_SET_KEY,
+    key=keys.TRAINING_SET,
     group_name=GROUP,
     kinds={"polars", "delta", "feast"},
     owners=OWNERS,
     metadata={"dagster/column_schema": training_set_schema()},
     deps=[
-        dg.AssetKey(["silver", "transactions"]),
-        dg.AssetKey(["silver", "labels"]),
-        dg.AssetKey(["features", "customer_daily"]),
-        dg.AssetKey(["features", "merchant_daily"]),
-        dg.AssetKey(["feature_store", "registry"]),
+        keys.SILVER_TRANSACTIONS,
+        keys.SILVER_LABELS,
+        keys.CUSTOMER_DAILY,
+        keys.MERCHANT_DAILY,
+        keys.FEATURE_REGISTRY,
     ],
     description=(
         "Matured transactions (older than the label-maturity window at the newest silver day) "
@@ -167,12 +165,12 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource):
 
 
 @dg.asset(
-    key=MODEL_KEY,
+    key=keys.MODEL,
     group_name=GROUP,
     kinds={"lightgbm", "mlflow"},
     owners=OWNERS,
     metadata={"dagster/column_schema": model_input_schema()},  # the model's input signature
-    deps=[TRAINING_SET_KEY],
+    deps=[keys.TRAINING_SET],
     pool=REGISTRY_POOL,
     description=(
         "LightGBM fraud classifier (early stopping on validation, class imbalance handled, "
@@ -231,17 +229,17 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
 
 
 @dg.asset(
-    key=CHAMPION_KEY,
+    key=keys.CHAMPION,
     group_name=GROUP,
     kinds={"mlflow"},
     owners=OWNERS,
     metadata={"dagster/column_schema": model_input_schema()},  # what the champion scores on
-    deps=[MODEL_KEY],
+    deps=[keys.MODEL],
     pool=REGISTRY_POOL,
     check_specs=[
         dg.AssetCheckSpec(
             "champion_roc_auc_above_floor",
-            asset=CHAMPION_KEY,
+            asset=keys.CHAMPION,
             blocking=True,
             description=(
                 "The champion's ROC-AUC on the newest matured window is at least "
@@ -259,7 +257,7 @@ def fraud_model(context: dg.AssetExecutionContext, platform: PlatformResource):
 def champion(context: dg.AssetExecutionContext, platform: PlatformResource):
     """Decide whether the challenger replaces the champion."""
     settings = platform.settings()
-    challenger_version = str(_latest_metadata(context, MODEL_KEY)["model_version"])
+    challenger_version = str(_latest_metadata(context, keys.MODEL)["model_version"])
     test = _training_set(context, platform).split("test")
     tracking = configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     result = champion_gate(
