@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from ml_platform.definitions import build_definitions
+from ml_platform.defs import keys
 from ml_platform.defs.ingestion.sensors import is_partition_date, run_request
 from ml_platform.defs.monitoring.sensors import retraining_sensor
 from ml_platform.defs.resources import PlatformResource
@@ -86,9 +87,9 @@ def run_ingestion(
                 asset_selection=list(request.asset_selection or []),
             )
         )
-    if _labels_wait_for_transactions(lake, outcomes):
+    if _labels_follow_transactions(lake, outcomes):
         # What the daemon's automation does after silver transactions change.
-        log("refreshing silver labels: some chargebacks' transactions had not landed yet")
+        log("refreshing silver labels: transactions changed after the last chargebacks run")
         outcomes.append(
             _execute(
                 settings,
@@ -98,25 +99,24 @@ def run_ingestion(
                 log,
                 "labels",
                 "unpartitioned",
-                asset_selection=[dg.AssetKey(["silver", "labels"])],
+                asset_selection=[keys.SILVER_LABELS],
             )
         )
     return outcomes
 
 
-def _labels_wait_for_transactions(lake: DeltaLake, outcomes: list[RunOutcome]) -> bool:
+def _labels_follow_transactions(lake: DeltaLake, outcomes: list[RunOutcome]) -> bool:
     """Whether silver labels should be rebuilt after this ingestion.
 
-    True when transactions landed after the last chargebacks run while some labels still lack
-    their transaction's context (a chargeback ingested before its transaction).
+    Labels carry their transaction's customer, merchant and time, copied when labels are built
+    (by the chargebacks run). True when transactions ran after the last chargebacks run and
+    labels exist: a chargeback may have landed before its transaction, or a corrected file may
+    have moved a labelled transaction to another merchant, customer or time.
     """
     done = {outcome.source: i for i, outcome in enumerate(outcomes) if outcome.success}
     if done.get("transactions", -1) <= done.get("chargebacks", -1):
         return False
-    if not lake.exists(SILVER_LABELS):
-        return False
-    unknown = lake.scan(SILVER_LABELS).filter(pl.col("customer_id").is_null())
-    return unknown.select(pl.len()).collect().item() > 0
+    return lake.exists(SILVER_LABELS)
 
 
 def _execute(

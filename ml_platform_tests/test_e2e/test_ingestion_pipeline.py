@@ -81,8 +81,9 @@ def test_late_and_corrected_files_update_their_days(
         f"{tx_row('late-1', when='2026-01-03T12:00:00Z')}\n"
         f"{tx_row('bad-1', amount='-1', when='2026-01-03T12:00:00Z')}\n",
     )
-    [outcome] = run_ingestion(simulated, instance)
+    outcome, labels = run_ingestion(simulated, instance)  # transactions changed: labels follow
     assert outcome.success and outcome.partitions == "2026-01-02…2026-01-03"
+    assert (labels.source, labels.success) == ("labels", True)
 
     after = lake.read("silver/transactions")
     assert after.height == before.height + 1  # the correction replaced, the late row added
@@ -200,10 +201,46 @@ def test_a_chargeback_landed_before_its_transaction_gets_its_context(
     label = lake.read("silver/labels").filter(pl.col("transaction_id") == "late-9")
     assert label.select("customer_id", "merchant_id").rows() == [(42, 7)]
 
-    # Transactions alone, every label known: no labels run.
+    # Transactions and chargebacks in one drop: the chargebacks run builds labels last.
     write_landing(
         landing,
         "transactions/later.csv",
         f"{TX_HEADER}\n{tx_row('late-10', when='2026-01-05T13:00:00Z')}\n",
     )
-    assert [o.source for o in run_ingestion(simulated, instance)] == ["transactions"]
+    write_landing(
+        landing,
+        "chargebacks/later.csv",
+        "transaction_id,reported_at\nlate-10,2026-01-06T09:00:00Z\n",
+    )
+    assert [o.source for o in run_ingestion(simulated, instance)] == ["transactions", "chargebacks"]
+    label = lake.read("silver/labels").filter(pl.col("transaction_id") == "late-10")
+    assert label["merchant_id"].to_list() == [7]
+
+
+def test_a_corrected_transaction_moves_its_label_to_the_new_merchant(
+    simulated: Settings, instance: dg.DagsterInstance
+) -> None:
+    run_ingestion(simulated, instance)
+    lake = DeltaLake(simulated.lake_uri)
+    labelled = lake.read("silver/labels").drop_nulls("merchant_id").row(0, named=True)
+    tx = (
+        lake.read("silver/transactions")
+        .filter(pl.col("transaction_id") == labelled["transaction_id"])
+        .row(0, named=True)
+    )
+    moved_to = tx["merchant_id"] + 1_000
+    stamp = tx["event_timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_landing(
+        Path(simulated.landing_dir),
+        "transactions/corrections/merchant.csv",
+        f"{TX_HEADER}\n{tx['transaction_id']},{tx['customer_id']},{moved_to},{tx['amount']},"
+        f"{tx['merchant_category']},{tx['channel']},{tx['country']},{stamp}\n",
+    )
+    assert [(o.source, o.success) for o in run_ingestion(simulated, instance)] == [
+        ("transactions", True),
+        ("labels", True),
+    ]
+    label = lake.read("silver/labels").filter(
+        pl.col("transaction_id") == labelled["transaction_id"]
+    )
+    assert label["merchant_id"].to_list() == [moved_to]
