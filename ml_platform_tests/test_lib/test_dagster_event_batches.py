@@ -212,6 +212,15 @@ def test_a_failing_index_write_is_retried_event_by_event_and_nothing_is_stored_t
         assert len(rows) == 2 * 31 and len(set(rows)) == 2 * 31
 
 
+def _asset_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.EventLogEntry]:
+    """The run's asset events (planned and done materializations), in the run's order."""
+    return [
+        entry
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is not None and entry.dagster_event.asset_key is not None
+    ]
+
+
 def _tables(folder: Path, run_id: str) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the event log's tables: the index's and the run's file."""
     tables: dict[str, list[tuple[object, ...]]] = {}
@@ -240,11 +249,7 @@ def test_a_mixed_batch_leaves_every_table_as_storing_its_events_one_by_one_does(
     # run's order (each asset's planned events, then its materializations with metadata), or
     # with the planned events last (they set the asset record's last run, not its last
     # materialization, which must survive them).
-    events = [
-        entry
-        for entry in stock.all_logs(run_id)
-        if entry.dagster_event is not None and entry.dagster_event.asset_key is not None
-    ]
+    events = _asset_events(stock, run_id)
     if planned_last:
         events.sort(key=lambda entry: entry.get_dagster_event().is_asset_materialization_planned)
     kinds = {entry.dagster_event_type for entry in events if entry.dagster_event_type}
@@ -274,7 +279,7 @@ def test_last_of_each_kind_keeps_the_last_event_of_every_asset_and_kind_in_order
 ) -> None:
     stock, _ = instances
     run_id = _run(stock).run_id
-    events = [e for e in stock.all_logs(run_id) if e.dagster_event and e.dagster_event.asset_key]
+    events = _asset_events(stock, run_id)
     ids = list(range(100, 100 + len(events)))
 
     kept = last_of_each_kind(events, ids)
