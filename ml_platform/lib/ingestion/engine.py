@@ -10,7 +10,9 @@ the record of what was ingested. A file still being written (modified less than
 for a later run: it is neither parsed into bronze nor recorded in the ledger.
 
 All writes of one call happen inside a :class:`LakeTransaction`: if any step fails, bronze,
-quarantine and ledger are restored to the versions they had before the call.
+quarantine and ledger are restored to the versions they had before the call. Rows of a file
+are written only once the whole file is parsed and found unchanged (``spool``), in pieces,
+while the next files are parsed; the ledger is written last.
 """
 
 import datetime as dt
@@ -32,7 +34,7 @@ from ml_platform.lib.ingestion.parsing import (
     parse_chunks,
 )
 from ml_platform.lib.ingestion.sources import Source
-from ml_platform.lib.ingestion.spool import SPOOL_ROWS, RowSpool, Spools, replace_in_pieces
+from ml_platform.lib.ingestion.spool import SPOOL_ROWS, PieceWriter, Spools
 from ml_platform.lib.lake import predicates as p
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.lake.transaction import LakeTransaction
@@ -107,9 +109,11 @@ def ingest_source(
     read, are still being written: they are skipped (``IngestionReport.files_pending``) and
     picked up by a later call once they are complete. Files deleted after they were listed are
     skipped too (``IngestionReport.files_vanished``). Files are read ``chunk_rows`` rows at a
-    time; parsed rows beyond ``spool_rows`` are spilled to a temporary folder until they are
-    written, in pieces of about ``spool_rows`` rows (one Delta commit each, all in one lake
-    transaction). Memory follows those two sizes, not the files'.
+    time; once a file is parsed whole and found unchanged, its rows are written in pieces of
+    about ``spool_rows`` rows as they accumulate (one Delta commit each, all in one lake
+    transaction, while later files are parsed). A file with more than ``spool_rows`` rows
+    spills the rest to a temporary folder until it is complete. Memory follows those two
+    sizes, not the files'.
     """
     now = now or dt.datetime.now(dt.UTC)
     files = discover(landing_dir, source.name)
@@ -137,24 +141,21 @@ def ingest_source(
         else:
             changed.append((file, digest))
 
-    with Spools(spool_rows) as spools:
-        rows = _Rows(
-            bronze=spools.spool("bronze", tables.bronze_schema(source)),
-            quarantine=spools.spool("quarantine", tables.QUARANTINE_SCHEMA),
-            source=source,
-            lineage=(now, batch_id),
-        )
-        parsed: list[_FileResult] = []
+    parsed: list[_FileResult] = []
+    with Spools(spool_rows) as spools, LakeTransaction(lake) as tx:
+        writers = _Writers(tx, source, known, spool_rows)
         for index, (file, digest) in enumerate(changed, start=1):
+            rows = _FileRows(spools, source, (now, batch_id))
             result = _parse_into(rows, file, digest, chunk_rows)
             state = _state_since_discovery(file)
             if state is not None:  # still growing (what was read may be cut short) or gone
-                rows.drop(file)
+                rows.discard()
                 (report.files_vanished if state == "vanished" else report.files_pending).append(
                     file.relpath
                 )
                 continue
             parsed.append(result)
+            writers.add(result, rows)
             if result.error:
                 logger.warning("rejected %s", result.error)
             if progress:
@@ -168,56 +169,11 @@ def ingest_source(
         report.files_touched = len(touched)
         if not parsed and not touched:
             return report
-        _write(lake, source, rows, parsed, touched, known, report)
-
-    report.outcomes = [r.outcome() for r in parsed]
-    return report
-
-
-def _write(
-    lake: DeltaLake,
-    source: Source,
-    rows: "_Rows",
-    parsed: list["_FileResult"],
-    touched: list[tuple[LandingFile, str, dict]],
-    known: dict[int, dict],
-    report: IngestionReport,
-) -> None:
-    """Replace what the parsed files contributed, and their ledger entries, all or nothing."""
-    now, batch_id = rows.lineage
-    new_dates = {d for r in parsed for d in r.accepted_by_date}
-    old_dates = {
-        d["event_date"]
-        for r in parsed
-        for d in (known.get(r.file.file_id) or {}).get("accepted_by_date") or []
-    }
-    report.dates_touched = new_dates | old_dates
-    changed_ids = [r.file.file_id for r in parsed]
-    in_source = p.text_equals("source", source.name)
-
-    with LakeTransaction(lake) as tx:
-        if changed_ids:
-            replace_in_pieces(
-                tx,
-                tables.QUARANTINE_TABLE,
-                rows.quarantine,
-                p.all_of(in_source, p.int_in("source_file_id", changed_ids)),
-                scope=in_source,
-                partition_by=["source"],
-            )
-            predicate = p.int_in("source_file_id", changed_ids)
-            if source.partitioned and report.dates_touched:
-                predicate = p.all_of(p.date_in("event_date", report.dates_touched), predicate)
-            if not source.partitioned or report.dates_touched:
-                replace_in_pieces(
-                    tx,
-                    tables.bronze_table(source),
-                    rows.bronze,
-                    predicate,
-                    scope=None,
-                    partition_by=tables.bronze_partition_by(source),
-                )
-        ledger_ids = changed_ids + [file.file_id for file, _, _ in touched]
+        writers.finish()
+        old_dates = {d for r in parsed for d in _old_dates(known, r.file.file_id)}
+        report.dates_touched = {d for r in parsed for d in r.accepted_by_date} | old_dates
+        ledger_ids = [r.file.file_id for r in parsed] + [file.file_id for file, _, _ in touched]
+        in_source = p.text_equals("source", source.name)
         tx.replace(
             tables.LEDGER_TABLE,
             _ledger_rows(parsed, touched, source, now, batch_id),
@@ -226,6 +182,51 @@ def _write(
             partition_by=["source"],
         )
         report.versions = dict(tx.versions_after)
+
+    report.outcomes = [r.outcome() for r in parsed]
+    return report
+
+
+def _old_dates(known: dict[int, dict], file_id: int) -> list[dt.date]:
+    """The dates of the rows a file gave bronze before (from its ledger entry)."""
+    return [d["event_date"] for d in (known.get(file_id) or {}).get("accepted_by_date") or []]
+
+
+class _Writers:
+    """The bronze and quarantine writers of one ingestion call."""
+
+    def __init__(
+        self, tx: LakeTransaction, source: Source, known: dict[int, dict], limit: int
+    ) -> None:
+        self.known = known
+        self.bronze = PieceWriter(
+            tx,
+            tables.bronze_table(source),
+            tables.bronze_schema(source),
+            tables.bronze_partition_by(source),
+            scope=None,
+            limit=limit,
+        )
+        self.quarantine = PieceWriter(
+            tx,
+            tables.QUARANTINE_TABLE,
+            tables.QUARANTINE_SCHEMA,
+            ["source"],
+            scope=p.text_equals("source", source.name),
+            limit=limit,
+        )
+
+    def add(self, result: "_FileResult", rows: "_FileRows") -> None:
+        """Write a complete file's rows (as pieces fill up), replacing what it gave before."""
+        file_id = result.file.file_id
+        self.quarantine.add(file_id, (), rows.quarantine)
+        self.bronze.add(file_id, _old_dates(self.known, file_id), rows.bronze)
+        rows.discard()
+
+    def finish(self) -> None:
+        """Write what is left."""
+        self.quarantine.finish()
+        self.bronze.finish()
 
 
 def load_ledger(lake: DeltaLake, source: Source) -> pl.DataFrame:
@@ -296,14 +297,15 @@ class _FileResult:
         )
 
 
-@dataclass
-class _Rows:
-    """Bronze and quarantine rows of the files parsed so far, with their lineage."""
+class _FileRows:
+    """Bronze and quarantine rows parsed from one file, with their lineage, until written."""
 
-    bronze: RowSpool
-    quarantine: RowSpool
-    source: Source
-    lineage: tuple[dt.datetime, str]  # ingested at, batch id
+    def __init__(self, spools: Spools, source: Source, lineage: tuple[dt.datetime, str]) -> None:
+        self.spools = spools
+        self.source = source
+        self.lineage = lineage  # ingested at, batch id
+        self.bronze = spools.spool("bronze", tables.bronze_schema(source))
+        self.quarantine = spools.spool("quarantine", tables.QUARANTINE_SCHEMA)
 
     def add(self, chunk: ParsedFile) -> None:
         """Spool a parsed chunk's accepted and quarantined rows."""
@@ -325,10 +327,15 @@ class _Rows:
         )
         self.quarantine.add(self._quarantined(file, entry))
 
-    def drop(self, file: LandingFile) -> None:
-        """Forget every row of ``file`` spooled so far."""
-        self.bronze.drop(file.file_id)
-        self.quarantine.drop(file.file_id)
+    def clear(self) -> None:
+        """Forget every row spooled so far."""
+        self.bronze.clear()
+        self.quarantine.clear()
+
+    def discard(self) -> None:
+        """Forget every row and remove the spools' folders."""
+        self.spools.remove(self.bronze)
+        self.spools.remove(self.quarantine)
 
     def _quarantined(self, file: LandingFile, frame: pl.DataFrame) -> pl.DataFrame:
         now, batch_id = self.lineage
@@ -347,7 +354,7 @@ class _Rows:
         )
 
 
-def _parse_into(rows: _Rows, file: LandingFile, digest: str, chunk_rows: int) -> _FileResult:
+def _parse_into(rows: _FileRows, file: LandingFile, digest: str, chunk_rows: int) -> _FileResult:
     """Parse ``file`` chunk by chunk into ``rows``; count what it gave."""
     result = _FileResult(file, digest)
     try:
@@ -355,7 +362,7 @@ def _parse_into(rows: _Rows, file: LandingFile, digest: str, chunk_rows: int) ->
             result.add(chunk, rows.source)
             rows.add(chunk)
     except LandingFileError as error:  # unreadable, maybe after some chunks: reject it whole
-        rows.drop(file)
+        rows.clear()
         result = _FileResult(file, digest, error=str(error))
     if result.error and not result.rows_quarantined:  # no rows to show: one file-level entry
         rows.add_file_entry(file, result.error)

@@ -12,6 +12,7 @@ from ml_platform.lib.ingestion.landing import discover
 from ml_platform.lib.ingestion.parsing import parse_file
 from ml_platform.lib.ingestion.reconcile import reconcile
 from ml_platform.lib.ingestion.sources import CUSTOMERS, TRANSACTIONS
+from ml_platform.lib.ingestion.spool import RowSpool
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform_tests.conftest import TX_HEADER, tx_row, write_landing
 
@@ -154,3 +155,95 @@ def test_a_failure_after_some_pieces_leaves_every_table_as_it_was(
     monkeypatch.undo()
     for table, frame in _tables(lake).items():
         assert frame.equals(before[table]), table
+
+
+def _csv(*ids: str) -> str:
+    return "\n".join([TX_HEADER, *(tx_row(i) for i in ids)]) + "\n"
+
+
+def _recording_replace(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[str, int]]) -> None:
+    real_replace = engine.LakeTransaction.replace
+
+    def recording_replace(self, table, frame, *args, **kwargs):
+        calls.append((table, frame.height))
+        return real_replace(self, table, frame, *args, **kwargs)
+
+    monkeypatch.setattr(engine.LakeTransaction, "replace", recording_replace)
+
+
+def test_rows_are_written_in_pieces_of_the_spool_size_across_files(
+    landing: Path, lake: DeltaLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_landing(landing, "transactions/a.csv", _csv("a1", "a2"))
+    write_landing(landing, "transactions/b.csv", _csv("b1", "b2", "b3", "b4"))
+    write_landing(landing, "transactions/c.csv", _csv("c1"))
+    spills: list[int] = []
+    spill = RowSpool._spill
+    monkeypatch.setattr(RowSpool, "_spill", lambda self: (spills.append(1), spill(self)))
+    calls: list[tuple[str, int]] = []
+    _recording_replace(monkeypatch, calls)
+
+    ingest_source(lake, landing, TRANSACTIONS, "b1", chunk_rows=2, spool_rows=3)
+
+    bronze = [n for table, n in calls if table == "bronze/transactions"]
+    assert bronze == [3, 3, 1]  # a1 a2 b1 | b2 b3 b4 | c1: a file may span two pieces
+    assert spills == [1]  # only b, the one file larger than the spool, touched the disk
+    assert sorted(lake.read("bronze/transactions")["transaction_id"]) == [
+        "a1", "a2", "b1", "b2", "b3", "b4", "c1"
+    ]  # fmt: skip
+    assert reconcile(lake, TRANSACTIONS).passed
+
+
+def test_a_failure_parsing_a_later_file_undoes_the_pieces_already_written(
+    landing: Path, lake: DeltaLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_landing(landing, "transactions/a.csv", _csv("a1", "a2"))
+    write_landing(landing, "transactions/b.csv", _csv("b1"))
+    ingest_source(lake, landing, TRANSACTIONS, "b1")
+    before = _tables(lake)
+    write_landing(landing, "transactions/a.csv", _csv("a3", "a4", "a5"), age_seconds=60)
+    write_landing(landing, "transactions/b.csv", _csv("b2"), age_seconds=60)
+    parse = engine.parse_chunks
+
+    def failing_on_b(file, source, chunk_rows):
+        if file.relpath == "transactions/b.csv":
+            raise OSError("read error")
+        yield from parse(file, source, chunk_rows)
+
+    monkeypatch.setattr(engine, "parse_chunks", failing_on_b)
+    calls: list[tuple[str, int]] = []
+    _recording_replace(monkeypatch, calls)
+    with pytest.raises(OSError, match="read error"):
+        ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=1, spool_rows=1)
+    monkeypatch.undo()
+
+    assert ("bronze/transactions", 1) in calls  # a's new rows were committed before b failed
+    for table, frame in _tables(lake).items():
+        assert frame.equals(before[table]), table
+
+
+def test_a_file_found_growing_keeps_its_rows_while_the_others_are_written(
+    landing: Path, lake: DeltaLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_landing(landing, "transactions/a.csv", _csv("a1"))
+    slow = write_landing(landing, "transactions/b.csv", _csv("b1"))
+    ingest_source(lake, landing, TRANSACTIONS, "b1")
+    ledger_b = lake.read(tables.LEDGER_TABLE).filter(pl.col("source_file") == "transactions/b.csv")
+    write_landing(landing, "transactions/a.csv", _csv("a2", "a3"), age_seconds=60)
+    write_landing(landing, "transactions/b.csv", _csv("b2", "b3"), age_seconds=60)
+    parse = engine.parse_chunks
+
+    def parse_while_b_grows(file, source, chunk_rows):
+        yield from parse(file, source, chunk_rows)
+        if file.path == slow.resolve():
+            with slow.open("a") as handle:
+                handle.write(f"{tx_row('b4')}\n")
+
+    monkeypatch.setattr(engine, "parse_chunks", parse_while_b_grows)
+    report = ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=1, spool_rows=1)
+
+    assert report.files_pending == ["transactions/b.csv"]
+    assert sorted(lake.read("bronze/transactions")["transaction_id"]) == ["a2", "a3", "b1"]
+    ledger = lake.read(tables.LEDGER_TABLE)
+    assert ledger.filter(pl.col("source_file") == "transactions/b.csv").equals(ledger_b)
+    assert reconcile(lake, TRANSACTIONS).passed
