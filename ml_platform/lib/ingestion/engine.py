@@ -34,7 +34,7 @@ from ml_platform.lib.ingestion.parsing import (
     parse_chunks,
 )
 from ml_platform.lib.ingestion.sources import Source
-from ml_platform.lib.ingestion.spool import SPOOL_ROWS, PieceWriter, Spools
+from ml_platform.lib.ingestion.spool import SPOOL_ROWS, BackgroundCommits, PieceWriter, Spools
 from ml_platform.lib.lake import predicates as p
 from ml_platform.lib.lake.delta import DeltaLake
 from ml_platform.lib.lake.transaction import LakeTransaction
@@ -142,8 +142,12 @@ def ingest_source(
             changed.append((file, digest))
 
     parsed: list[_FileResult] = []
-    with Spools(spool_rows) as spools, LakeTransaction(lake) as tx:
-        writers = _Writers(tx, source, known, spool_rows)
+    with (
+        Spools(spool_rows) as spools,
+        LakeTransaction(lake) as tx,
+        BackgroundCommits() as commits,  # exits first: no write in flight when tx restores
+    ):
+        writers = _Writers(tx, commits, source, known, spool_rows)
         for index, (file, digest) in enumerate(changed, start=1):
             rows = _FileRows(spools, source, (now, batch_id))
             result = _parse_into(rows, file, digest, chunk_rows)
@@ -170,6 +174,7 @@ def ingest_source(
         if not parsed and not touched:
             return report
         writers.finish()
+        commits.wait()
         old_dates = {d for r in parsed for d in _old_dates(known, r.file.file_id)}
         report.dates_touched = {d for r in parsed for d in r.accepted_by_date} | old_dates
         ledger_ids = [r.file.file_id for r in parsed] + [file.file_id for file, _, _ in touched]
@@ -196,11 +201,17 @@ class _Writers:
     """The bronze and quarantine writers of one ingestion call."""
 
     def __init__(
-        self, tx: LakeTransaction, source: Source, known: dict[int, dict], limit: int
+        self,
+        tx: LakeTransaction,
+        commits: BackgroundCommits,
+        source: Source,
+        known: dict[int, dict],
+        limit: int,
     ) -> None:
         self.known = known
         self.bronze = PieceWriter(
             tx,
+            commits,
             tables.bronze_table(source),
             tables.bronze_schema(source),
             tables.bronze_partition_by(source),
@@ -209,6 +220,7 @@ class _Writers:
         )
         self.quarantine = PieceWriter(
             tx,
+            commits,
             tables.QUARANTINE_TABLE,
             tables.QUARANTINE_SCHEMA,
             ["source"],

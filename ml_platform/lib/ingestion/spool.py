@@ -18,7 +18,8 @@ piece but the last was spilled to Parquet and read back (~2.9 s of a 15 s ingest
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -119,17 +120,63 @@ class Spools:
         shutil.rmtree(spool.folder, ignore_errors=True)
 
 
+class BackgroundCommits:
+    """Runs the writers' commits one at a time in a background thread, while parsing goes on.
+
+    delta-rs releases the GIL while it encodes and writes a piece, so on two cores the next
+    files are parsed meanwhile (10M rows: 10.1 s → 8.7 s). At most one commit is in flight:
+    :meth:`submit` first waits for the previous one (memory holds the piece being written and
+    the one filling up), and commits keep their order. An error in a commit is raised by the
+    next :meth:`submit` or :meth:`wait`; leaving the block always waits for the commit in
+    flight first, so a transaction that restores tables never races a write.
+    """
+
+    def __init__(self) -> None:
+        """Commits not yet started: enter the block to start the thread."""
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[object] | None = None
+
+    def __enter__(self) -> "BackgroundCommits":
+        """Start the commit thread."""
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingestion-commit")
+        return self
+
+    def submit(self, commit: Callable[[], object]) -> None:
+        """Run ``commit`` once the previous commit is done (raising its error, if any)."""
+        assert self._pool is not None, "use BackgroundCommits as a context manager"
+        self.wait()
+        self._pending = self._pool.submit(commit)
+
+    def wait(self) -> None:
+        """Wait for the commit in flight; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        """Wait for the commit in flight (its error is raised unless another one is)."""
+        try:
+            if exc_type is None:
+                self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+
 class PieceWriter:
     """Writes the rows of complete files to one table in pieces of about ``limit`` rows.
 
     Every commit belongs to ``tx``, so a failure anywhere restores the table. ``scope`` (e.g.
     ``source = 'transactions'``) narrows every predicate; a table partitioned by ``event_date``
-    gets the dates of what it replaces in every predicate, so delta-rs prunes partitions.
+    gets the dates of what it replaces in every predicate, so delta-rs prunes partitions. What
+    a predicate needs (each file's row range, the dates) is gathered frame by frame as rows
+    arrive: scanning each whole piece for it took ~25 ms per piece.
     """
 
     def __init__(
         self,
         tx: LakeTransaction,
+        commits: BackgroundCommits,
         table: str,
         schema: pl.Schema,
         partition_by: list[str],
@@ -138,6 +185,7 @@ class PieceWriter:
     ) -> None:
         """Write to ``table`` of ``schema`` inside ``tx``, in pieces of about ``limit`` rows."""
         self.tx = tx
+        self.commits = commits
         self.table = table
         self.schema = schema
         self.partition_by = partition_by
@@ -147,6 +195,8 @@ class PieceWriter:
         self._frames: list[pl.DataFrame] = []
         self._rows = 0
         self._fresh: dict[int, set[dt.date]] = {}  # files whose earlier rows are still there
+        self._ranges: dict[int, _RowRange] = {}  # the piece's rows, file by file
+        self._dates: set[dt.date] = set()  # the piece's dates
 
     def add(self, file_id: int, old_dates: Iterable[dt.date], rows: RowSpool) -> None:
         """Write the rows of complete file ``file_id``, replacing what it gave before.
@@ -158,12 +208,10 @@ class PieceWriter:
         for frame in rows.pieces():
             while frame.height and self._rows + frame.height >= self.limit:
                 take = self.limit - self._rows  # pieces of exactly ``limit`` rows
-                self._frames.append(frame.head(take))
+                self._take(file_id, frame.head(take))
                 frame = frame.slice(take)
                 self._flush()
-            if frame.height:
-                self._frames.append(frame)
-                self._rows += frame.height
+            self._take(file_id, frame)
 
     def finish(self) -> None:
         """Write what is left, and delete the earlier rows of files that gave none."""
@@ -173,42 +221,65 @@ class PieceWriter:
         if self._frames or not nothing_to_delete:
             self._flush()
 
+    def _take(self, file_id: int, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        self._frames.append(frame)
+        self._rows += frame.height
+        self._ranges.setdefault(file_id, _RowRange()).cover(frame.get_column("source_row"))
+        if self.dated:
+            self._dates.update(frame.get_column(DATE).unique().to_list())
+
     def _flush(self) -> None:
         frame = pl.DataFrame(schema=self.schema)
         if self._frames:
             frame = pl.concat(self._frames) if len(self._frames) > 1 else self._frames[0]
-        self.tx.replace(self.table, frame, self._predicate(frame), self.schema, self.partition_by)
-        self._frames, self._rows, self._fresh = [], 0, {}
+        table, predicate, schema, partition_by = (
+            self.table,
+            self._predicate(),
+            self.schema,
+            self.partition_by,
+        )
+        self.commits.submit(lambda: self.tx.replace(table, frame, predicate, schema, partition_by))
+        self._frames, self._rows, self._fresh, self._ranges = [], 0, {}, {}
+        self._dates = set()
 
-    def _predicate(self, frame: pl.DataFrame) -> str:
-        """What ``frame`` replaces: the fresh files' earlier rows, and its own rows."""
+    def _predicate(self) -> str:
+        """What the piece replaces: the fresh files' earlier rows, and its own rows."""
         fresh = sorted(self._fresh)
         alternatives = [p.int_in(FILE_ID, fresh)] if fresh else []
-        rest = frame.filter(~pl.col(FILE_ID).is_in(fresh)) if fresh else frame
-        if rest.height:
-            alternatives.append(_row_ranges(rest))
+        alternatives += [
+            self._ranges[f].predicate(f) for f in sorted(self._ranges) if f not in self._fresh
+        ]
         parts = [self.scope] if self.scope else []
         if self.dated:
-            dates = set(frame.get_column(DATE).unique()) | set().union(*self._fresh.values())
-            parts.append(p.date_in(DATE, dates))
+            parts.append(p.date_in(DATE, self._dates.union(*self._fresh.values())))
         return p.all_of(*parts, " OR ".join(f"({a})" for a in alternatives))
 
 
-def _row_ranges(frame: pl.DataFrame) -> str:
-    """A predicate matching the frame's rows: per file, its range of source rows."""
-    row, file_id = p.column("source_row"), p.column(FILE_ID)
-    bounds = (
-        frame.group_by(file_id)
-        .agg(
-            pl.col(row).min().alias("first"),
-            pl.col(row).max().alias("last"),
-            pl.col(row).null_count().alias("nulls"),
-        )
-        .sort(file_id)
-    )
-    by_file = []
-    for file, first, last, nulls in bounds.iter_rows():
-        ranges = [f"{row} >= {int(first)} AND {row} <= {int(last)}"] if first is not None else []
-        ranges += [f"{row} IS NULL"] if nulls else []
-        by_file.append(f"{file_id} = {int(file)} AND ({' OR '.join(ranges)})")
-    return " OR ".join(f"({c})" for c in by_file)
+class _RowRange:
+    """The source rows of one file in a piece: first and last row number, any nulls."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+        self.last: int | None = None
+        self.nulls = False
+
+    def cover(self, rows: pl.Series) -> None:
+        """Extend the range over ``rows``."""
+        low, high = rows.min(), rows.max()
+        if low is not None and high is not None:
+            first, last = int(low), int(high)  # type: ignore[call-overload]
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
+        self.nulls = self.nulls or rows.null_count() > 0
+
+    def predicate(self, file_id: int) -> str:
+        """A predicate matching exactly these rows of file ``file_id`` (and no others')."""
+        row, file = p.column("source_row"), p.column(FILE_ID)
+        ranges = []
+        if self.first is not None:
+            ranges.append(f"{row} >= {self.first} AND {row} <= {self.last}")
+        if self.nulls:
+            ranges.append(f"{row} IS NULL")
+        return f"{file} = {int(file_id)} AND ({' OR '.join(ranges)})"

@@ -1,6 +1,7 @@
 """Chunked reading changes nothing but memory: same rows, row numbers, reasons and tables."""
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import polars as pl
@@ -161,11 +162,14 @@ def _csv(*ids: str) -> str:
     return "\n".join([TX_HEADER, *(tx_row(i) for i in ids)]) + "\n"
 
 
-def _recording_replace(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[str, int]]) -> None:
+def _recording_replace(
+    monkeypatch: pytest.MonkeyPatch, calls: list[tuple[str, int]], delay: float = 0.0
+) -> None:
     real_replace = engine.LakeTransaction.replace
 
     def recording_replace(self, table, frame, *args, **kwargs):
         calls.append((table, frame.height))
+        time.sleep(delay)  # a slow commit: still in flight when the main thread fails
         return real_replace(self, table, frame, *args, **kwargs)
 
     monkeypatch.setattr(engine.LakeTransaction, "replace", recording_replace)
@@ -212,10 +216,11 @@ def test_a_failure_parsing_a_later_file_undoes_the_pieces_already_written(
 
     monkeypatch.setattr(engine, "parse_chunks", failing_on_b)
     calls: list[tuple[str, int]] = []
-    _recording_replace(monkeypatch, calls)
+    _recording_replace(monkeypatch, calls, delay=0.3)
     with pytest.raises(OSError, match="read error"):
         ingest_source(lake, landing, TRANSACTIONS, "b2", chunk_rows=1, spool_rows=1)
     monkeypatch.undo()
+    time.sleep(0.5)  # a commit left in flight past the restore would have landed by now
 
     assert ("bronze/transactions", 1) in calls  # a's new rows were committed before b failed
     for table, frame in _tables(lake).items():
