@@ -92,9 +92,10 @@ def lookup_serving(params: dict[str, Any]) -> Case:
             day + dt.timedelta(seconds=rng.uniform(0, 86399)),
         )
 
+    counts = dict(zip(CALLS, params.get("calls", CALLS.values()), strict=True))
     requests = {
         size: [[transaction() for _ in range(size)] for _ in range(count)]
-        for size, count in CALLS.items()
+        for size, count in counts.items()
     }
     for batch in requests[1][:100] + requests[100][:5]:  # warm-up: caches, first connection
         for row in batch:

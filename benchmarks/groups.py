@@ -46,7 +46,8 @@ def _scoring_day(bench: Bench, repeats: int | None = None) -> Measurement:
 
 def group_lookup_serving(bench: Bench) -> None:
     # Not niced, like `lookup`: a latency tail measures the scheduler as much as the code.
-    result = bench.measure(f"{ONLINE}:lookup_serving", repeats=1, nice=0)
+    calls = list(bench.scale.lookup_calls)
+    result = bench.measure(f"{ONLINE}:lookup_serving", repeats=1, nice=0, calls=calls)
     info = result.info
     # "100 entities" is the batch path (one `lookup_many`, what `POST /score/batch` does); the
     # same 100 transactions looked up one by one (100 `/score` requests) go in the notes.

@@ -229,7 +229,8 @@ def group_materialize(bench: Bench) -> None:
 def group_lookup(bench: Bench) -> None:
     # Not niced: a latency tail measures the scheduler as much as the code, and this case is
     # one thread for ~15 s.
-    result = bench.measure(f"{FEAST}:lookup_online", repeats=1, nice=0)
+    calls = bench.scale.lookup_calls
+    result = bench.measure(f"{FEAST}:lookup_online", repeats=1, nice=0, calls=list(calls))
     for size, limit in ((1, 0.001), (100, 0.015)):
         p50, p99 = result.info[f"p50_{size}"], result.info[f"p99_{size}"]
         noun = "entity" if size == 1 else "entities"
@@ -251,12 +252,15 @@ def group_lookup(bench: Bench) -> None:
 def group_serving(bench: Bench) -> None:
     prepared = bench.measure(f"{SERVING}:serving_prepare", repeats=1)
     # Not niced (the service inherits the niceness): a latency tail measures the scheduler.
-    result = bench.measure(f"{SERVING}:serving_load", repeats=1, nice=0, requests=4000, rate=200)
+    requests = bench.scale.serving_requests
+    result = bench.measure(
+        f"{SERVING}:serving_load", repeats=1, nice=0, requests=requests, rate=200
+    )
     info = result.info
     shares = ", ".join(f"{k} {v:.0%}" for k, v in info["shares"].items())
     bench.rows.append(
         Row(
-            name="online scoring over HTTP (`ml-platform serve`, loopback), 4,000 single "
+            name=f"online scoring over HTTP (`ml-platform serve`, loopback), {requests:,} single "
             "transactions at 200/s, shadow on, p99",
             baseline="—",
             target="p99 ≤ 10 ms",
