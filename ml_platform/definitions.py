@@ -37,7 +37,12 @@ from ml_platform.defs.scoring.assets import scoring_assets
 from ml_platform.defs.serving.assets import online_scores_spec
 from ml_platform.defs.staging.assets import silver_assets
 from ml_platform.defs.training.assets import training_assets
+from ml_platform.lib import dagster_migrations
 from ml_platform.settings import Settings
+
+# Before this process opens the instance: its storages then check and stamp their files
+# without re-reading Dagster's migration scripts each time (``lib/dagster_migrations.py``).
+dagster_migrations.install()
 
 
 def _k8s_job_executor() -> dg.ExecutorDefinition:

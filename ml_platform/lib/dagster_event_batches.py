@@ -18,6 +18,8 @@ events, rare there) still goes through ``store_event``. Single events are unchan
 ``deploy/local/dagster.yaml`` configures it with ``instance_dir: {env: DAGSTER_HOME}``, so its
 files stay exactly where ``storage: sqlite`` puts them (``history/runs/``): an existing instance
 keeps its history. Production runs on PostgreSQL (``deploy/``), which this does not touch.
+Importing this module also keeps Dagster's migration scripts loaded once per process
+(``lib/dagster_migrations.py``): creating each run's file otherwise re-read them twice.
 """
 
 from collections.abc import Mapping, Sequence
@@ -31,6 +33,9 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData
 
+from ml_platform.lib import dagster_migrations
+
+dagster_migrations.install()  # each new run file: check and stamp without re-reading migrations
 # Where Dagster's `storage: sqlite` keeps the event log under the instance's folder.
 EVENT_LOG_DIR = ("history", "runs")
 
