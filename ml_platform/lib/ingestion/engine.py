@@ -178,11 +178,10 @@ def ingest_source(
         old_dates = {d for r in parsed for d in _old_dates(known, r.file.file_id)}
         report.dates_touched = {d for r in parsed for d in r.accepted_by_date} | old_dates
         ledger_ids = [r.file.file_id for r in parsed] + [file.file_id for file, _, _ in touched]
-        in_source = p.text_equals("source", source.name)
         tx.replace(
             tables.LEDGER_TABLE,
             _ledger_rows(parsed, touched, source, now, batch_id),
-            p.all_of(in_source, p.int_in("source_file_id", ledger_ids)),
+            p.all_of(writers.in_source, p.int_in("source_file_id", ledger_ids)),
             tables.LEDGER_SCHEMA,
             partition_by=["source"],
         )
@@ -209,6 +208,7 @@ class _Writers:
         limit: int,
     ) -> None:
         self.known = known
+        self.in_source = p.text_equals("source", source.name)
         self.bronze = PieceWriter(
             tx,
             commits,
@@ -224,7 +224,7 @@ class _Writers:
             tables.QUARANTINE_TABLE,
             tables.QUARANTINE_SCHEMA,
             ["source"],
-            scope=p.text_equals("source", source.name),
+            scope=self.in_source,
             limit=limit,
         )
 

@@ -13,6 +13,8 @@ the final one, for a file with none) also deletes what that file contributed bef
 pieces replace exactly their own row ranges, which no row matches yet, so they add their rows.
 Typical landing files (up to ``limit`` rows) never touch the disk: before this writer, every
 piece but the last was spilled to Parquet and read back (~2.9 s of a 15 s ingestion at 10M).
+The commits run in a background thread (:class:`BackgroundCommits`), one at a time and in
+order, so the next files are parsed while a piece is written.
 """
 
 import datetime as dt
@@ -47,11 +49,6 @@ class RowSpool:
         self._frames: list[pl.DataFrame] = []
         self._buffered = 0
         self._parts: list[Path] = []
-
-    @property
-    def spilled(self) -> bool:
-        """Whether any rows went to disk."""
-        return bool(self._parts)
 
     def add(self, frame: pl.DataFrame) -> None:
         """Append rows of ``schema``, first spilling what is held if ``limit`` would be passed."""
