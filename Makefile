@@ -65,7 +65,7 @@ mlflow: $(VENV)/.installed ## MLflow UI on the embedded store, http://127.0.0.1:
 feast: $(VENV)/.installed ## run the feast CLI on feature_repo, e.g. make feast ARGS="feature-views list"
 	$(BIN)/feast -c feature_repo $(or $(ARGS),feature-views list)
 
-bench: $(VENV)/.installed ## benchmarks vs baselines: medium, then large (BENCH_SCALE=small: ~4.5 min look)
+bench: $(VENV)/.installed ## benchmarks vs baselines: medium, then large (BENCH_SCALE=small: ~2.5 min look)
 	@for scale in $(or $(BENCH_SCALE),medium large); do \
 		BENCH_SCALE=$$scale $(BIN)/python -m benchmarks.run || exit 1; \
 	done

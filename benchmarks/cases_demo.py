@@ -18,6 +18,7 @@ thread samples the resident memory every 0.2 s to give each phase its peak (a ph
 includes what the allocator kept from earlier ones).
 """
 
+import dataclasses
 import io
 import os
 import re
@@ -116,7 +117,10 @@ def demo_case(params: dict[str, Any]) -> Case:
     """``ml-platform demo`` at the scale's simulation config, on an empty scratch folder."""
     from benchmarks.config import SCALES
 
-    config = SCALES[params["scale"]].simulation
+    scale = SCALES[params["scale"]]
+    config = scale.simulation
+    if scale.demo_days is not None:
+        config = dataclasses.replace(config, days=scale.demo_days)
     root = _fresh(Path(params["work"]) / "demo")
     root.mkdir()
     for name in list(os.environ):

@@ -233,7 +233,8 @@ def group_demo(bench: Bench) -> None:
     bench.rows.append(
         Row(
             name="whole `make demo` after install: `ml-platform demo` (simulate → ingest → "
-            "features → train → score → monitor 7 days → warehouse → summary), child process",
+            "features → train → score → monitor 7 days → warehouse → summary), child process"
+            + (f", {bench.scale.demo_days} days" if bench.scale.demo_days else ""),
             baseline="—",
             target="≤ 3 min at medium (the demo's config)",
             project_seconds=total,
