@@ -8,31 +8,28 @@ reads and executes every migration script again to build its revision map: ~90 s
 scripts of an installed Dagster do not change while a process runs, so :func:`install` keeps
 one ``ScriptDirectory`` per Dagster Alembic configuration (Dagster itself keeps those
 configurations, ``get_alembic_config``, in an ``lru_cache``) and hands it out again. Other
-Alembic users (MLflow's tracking store) are not touched. Installed by the local instance's
-event log storage (``lib/dagster_event_batches.py``), so it applies wherever that storage runs.
+Alembic users (MLflow's tracking store) are not touched. Installed by the code location
+(``definitions.py``, before the process opens its instance, whose storages check their files
+then) and by the local instance's event log storage (``lib/dagster_event_batches.py``, for
+processes that load the instance without the code location: the webserver, the daemon).
 """
 
-from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-import dagster
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-DAGSTER_DIR = str(Path(dagster.__file__).resolve().parent)
 _installed: list[bool] = []
 
 
 def is_dagster_config(config: Config) -> bool:
-    """Whether ``config`` points at migration scripts of the installed Dagster package.
+    """Whether ``config`` points at Dagster's migration scripts.
 
-    Dagster names them as a package resource (``dagster:_core/storage/alembic``).
+    Dagster names them as a package resource (``dagster:_core/storage/alembic``); any other
+    location is left to Alembic as it is.
     """
-    location = config.get_main_option("script_location") or ""
-    if location.startswith("dagster:"):
-        return True
-    return ":" not in location and str(Path(location).resolve()).startswith(DAGSTER_DIR)
+    return (config.get_main_option("script_location") or "").startswith("dagster:")
 
 
 def install() -> None:

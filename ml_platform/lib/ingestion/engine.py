@@ -175,8 +175,7 @@ def ingest_source(
             return report
         writers.finish()
         commits.wait()
-        old_dates = {d for r in parsed for d in _old_dates(known, r.file.file_id)}
-        report.dates_touched = {d for r in parsed for d in r.accepted_by_date} | old_dates
+        report.dates_touched = {d for r in parsed for d in r.accepted_by_date} | writers.old_dates
         ledger_ids = [r.file.file_id for r in parsed] + [file.file_id for file, _, _ in touched]
         tx.replace(
             tables.LEDGER_TABLE,
@@ -208,6 +207,7 @@ class _Writers:
         limit: int,
     ) -> None:
         self.known = known
+        self.old_dates: set[dt.date] = set()  # where the files' earlier bronze rows were
         self.in_source = p.text_equals("source", source.name)
         self.bronze = PieceWriter(
             tx,
@@ -231,8 +231,10 @@ class _Writers:
     def add(self, result: "_FileResult", rows: "_FileRows") -> None:
         """Write a complete file's rows (as pieces fill up), replacing what it gave before."""
         file_id = result.file.file_id
+        old_dates = _old_dates(self.known, file_id)
+        self.old_dates.update(old_dates)
         self.quarantine.add(file_id, (), rows.quarantine)
-        self.bronze.add(file_id, _old_dates(self.known, file_id), rows.bronze)
+        self.bronze.add(file_id, old_dates, rows.bronze)
         rows.discard()
 
     def finish(self) -> None:
@@ -313,7 +315,6 @@ class _FileRows:
     """Bronze and quarantine rows parsed from one file, with their lineage, until written."""
 
     def __init__(self, spools: Spools, source: Source, lineage: tuple[dt.datetime, str]) -> None:
-        self.spools = spools
         self.source = source
         self.lineage = lineage  # ingested at, batch id
         self.bronze = spools.spool("bronze", tables.bronze_schema(source))
@@ -346,8 +347,8 @@ class _FileRows:
 
     def discard(self) -> None:
         """Forget every row and remove the spools' folders."""
-        self.spools.remove(self.bronze)
-        self.spools.remove(self.quarantine)
+        self.bronze.remove()
+        self.quarantine.remove()
 
     def _quarantined(self, file: LandingFile, frame: pl.DataFrame) -> pl.DataFrame:
         now, batch_id = self.lineage

@@ -66,6 +66,11 @@ class RowSpool:
             part.unlink(missing_ok=True)
         self._parts = []
 
+    def remove(self) -> None:
+        """Forget every row and delete the spool's folder (its rows were written or dropped)."""
+        self.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def pieces(self) -> Iterator[pl.DataFrame]:
         """The rows in insertion order, each part read once: spilled parts, then memory."""
         for part in self._parts:
@@ -109,12 +114,6 @@ class Spools:
         self._made += 1
         folder = Path(self._tmp.name) / f"{self._made:06d}-{name}"
         return RowSpool(schema, self.limit, folder)
-
-    @staticmethod
-    def remove(spool: RowSpool) -> None:
-        """Delete a spool's folder (its rows were written or discarded)."""
-        spool.clear()
-        shutil.rmtree(spool.folder, ignore_errors=True)
 
 
 class BackgroundCommits:
