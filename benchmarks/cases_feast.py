@@ -291,7 +291,7 @@ def lookup_online(params: dict[str, Any]) -> Case:
     def lookup(entity_rows: list[dict[str, Any]]) -> dict[str, Any]:
         return store.get_online_features(features=service, entity_rows=entity_rows).to_dict()
 
-    counts = dict(zip((1, 100), params.get("calls", (2000, 300)), strict=True))
+    counts = dict(zip((1, 100), params["calls"], strict=True))  # the scale's lookup_calls
     requests = {size: [rows(size) for _ in range(count)] for size, count in counts.items()}
     for request in requests[1][:100] + requests[100][:20]:  # warm-up: caches, first connection
         lookup(request)
